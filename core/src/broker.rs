@@ -1,0 +1,559 @@
+//! The broker: publishing into the shared history ring, and subscribing to
+//! it with replay.
+//!
+//! Every subscriber is a cursor into one [`HistoryRing`]. Publishing appends
+//! to the ring in O(1), whatever the number of subscribers, and never waits
+//! on one. A subscriber's undelivered events are the ring from its cursor to
+//! the head; what it awaits is its own doorbell, a capacity-1
+//! `async-channel` (ringing a bell that is already rung costs nothing).
+//!
+//! See [`Broker`] for the sections on batched wake-ups, replay, lagging and
+//! closing.
+
+use std::collections::VecDeque;
+use std::sync::atomic::{AtomicUsize, Ordering::Relaxed};
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+
+use async_channel::Sender;
+
+use crate::Millis;
+use crate::event::{Event, Kind, SharedEvent, StoredEvent};
+use crate::id::{Epoch, EventId, split_id};
+use crate::ring::{HistoryRing, Locate};
+use crate::stats::{BrokerStats, Counters};
+use crate::subscription::{Control, Delivery, ResetReason, Subscription};
+
+/// The SSE event name of mode changes and of the connect-time mode snapshot.
+pub const STATE_KIND: &str = "server.state";
+
+/// How a broker is sized.
+#[derive(Debug, Clone)]
+pub struct BrokerConfig {
+    /// Most events the history ring holds (at least 1).
+    pub history_size: usize,
+    /// Most encoded bytes the ring holds, if bounded by size too.
+    pub history_max_bytes: Option<usize>,
+    /// Shortest time between two rings of every doorbell; `0` rings on
+    /// every publish.
+    pub flush_interval_ms: u64,
+    /// Most events a subscription takes from the ring per lock.
+    pub max_batch: usize,
+    /// Most concurrent subscriptions, if limited.
+    pub max_subscribers: Option<usize>,
+}
+
+impl Default for BrokerConfig {
+    fn default() -> Self {
+        BrokerConfig {
+            history_size: 256,
+            history_max_bytes: None,
+            flush_interval_ms: 1,
+            max_batch: 256,
+            max_subscribers: None,
+        }
+    }
+}
+
+/// Why an event was not stored. The event is given back.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum PublishError {
+    /// The broker was closed.
+    #[error("broker is closed")]
+    Closed(Event),
+    /// The event came with an id that is not the next one of this history.
+    #[error("event id {got} is not the next id {expected}")]
+    OutOfOrder {
+        /// The id the broker expected.
+        expected: EventId,
+        /// The id the event carried.
+        got: EventId,
+        /// The event, not stored.
+        event: Event,
+    },
+}
+
+impl PublishError {
+    /// The event that was not stored.
+    pub fn into_event(self) -> Event {
+        match self {
+            PublishError::Closed(event) | PublishError::OutOfOrder { event, .. } => event,
+        }
+    }
+}
+
+/// Why a subscription was refused.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum SubscribeError {
+    /// The broker was closed.
+    #[error("broker is closed")]
+    Closed,
+    /// [`BrokerConfig::max_subscribers`] are already connected.
+    #[error("too many subscribers")]
+    Full,
+}
+
+/// What a subscription asks for.
+#[derive(Debug, Clone, Default)]
+pub struct SubscribeOptions {
+    /// The client's `Last-Event-ID`, as received (it may be malformed).
+    pub last_event_id: Option<String>,
+    /// Only stored events of these kinds; control events always pass.
+    pub kinds: Option<Vec<Kind>>,
+}
+
+impl SubscribeOptions {
+    /// Live events only, every kind.
+    pub fn live() -> Self {
+        SubscribeOptions::default()
+    }
+
+    /// Resume after `last_event_id`, every kind.
+    pub fn resume(last_event_id: impl Into<String>) -> Self {
+        SubscribeOptions {
+            last_event_id: Some(last_event_id.into()),
+            kinds: None,
+        }
+    }
+}
+
+/// A live-event broker over one history. Cheap to clone; clones share it.
+///
+/// Every subscriber is a cursor into the shared [`HistoryRing`]; publishing
+/// appends to the ring in O(1) whatever the number of subscribers.
+///
+/// # Batched wake-ups
+///
+/// Bells are rung at once when nothing was rung for the last
+/// [`BrokerConfig::flush_interval_ms`]; otherwise the publish only marks the
+/// broker dirty, and the caller's [`Broker::flush`] rings them when
+/// [`Broker::next_flush`] is due. So under load one wake-up carries many
+/// events, and the added latency is at most one flush interval. Call order:
+/// `publish(event, now)` any number of times; whenever `next_flush()` is
+/// `Some(t)`, call `flush(now)` once `now >= t`.
+///
+/// # Replay
+///
+/// [`Broker::subscribe`] takes the client's last event id. Registering and
+/// fixing the cursor happen under one lock, so nothing is lost or duplicated
+/// between replay and live delivery — replay *is* live delivery from an
+/// older cursor. An id of the current epoch still covered by the ring
+/// resumes right after it; anything else (another epoch, older than the
+/// ring, ahead of the head, malformed) first yields a `stream.reset` control
+/// event whose data gives the reason and the head id, then live events.
+///
+/// # Lagging
+///
+/// A slow subscriber loses nothing the ring still holds: it catches up by
+/// reading the ring from its cursor, the same path as live delivery. Only a
+/// cursor that fell behind the ring's tail — its next event was evicted —
+/// yields `stream.reset` with reason `lagged`, and delivery continues from
+/// the oldest event held. Size the ring (count and bytes) for the lag you
+/// want to absorb.
+///
+/// # Closing
+///
+/// [`Broker::close`] refuses further publishes and subscriptions. Every
+/// subscription then delivers what was stored before the close and ends.
+/// Dropping a [`Subscription`] unregisters it.
+///
+/// # Example
+///
+/// ```
+/// use futures::{StreamExt, executor::block_on};
+/// use tidings_core::{Broker, BrokerConfig, Epoch, Event, Kind, Millis, SubscribeOptions};
+///
+/// let broker = Broker::new(Epoch::new("b00t").unwrap(), BrokerConfig::default());
+/// let kind = Kind::new("item.created").unwrap();
+/// let first = broker.publish(Event::new(kind.clone(), "{}"), Millis(0)).unwrap();
+/// assert_eq!(first.id().to_string(), "b00t-1");
+///
+/// // A client that saw nothing resumes from before the first event…
+/// let mut sub = broker.subscribe(SubscribeOptions::resume("b00t-0")).unwrap();
+/// assert_eq!(block_on(sub.next()).unwrap().id(), Some(first.id()));
+///
+/// // …while an id from an earlier boot gets an explicit reset, never a gap.
+/// let mut stale = broker.subscribe(SubscribeOptions::resume("old1-7")).unwrap();
+/// let reset = block_on(stale.next()).unwrap();
+/// assert_eq!(reset.kind(), "stream.reset");
+/// assert_eq!(reset.data(), r#"{"reason":"unknown_epoch","head":"b00t-1"}"#);
+/// ```
+#[derive(Debug, Clone)]
+pub struct Broker {
+    shared: Arc<Shared>,
+}
+
+/// State shared by a broker and its subscriptions.
+///
+/// Lock order: `state` before `bells`. Publishing and flushing take them one
+/// after the other, never nested, so ringing many bells does not hold up
+/// subscribers reading the ring.
+#[derive(Debug)]
+pub(crate) struct Shared {
+    state: Mutex<State>,
+    bells: Mutex<Bells>,
+    pub(crate) counters: Counters,
+    clients: AtomicUsize,
+    config: BrokerConfig,
+}
+
+#[derive(Debug)]
+pub(crate) struct State {
+    epoch: Epoch,
+    pub(crate) ring: HistoryRing,
+    /// The id-less `server.state` every new subscription starts with.
+    snapshot: Option<Control>,
+    /// Incremented by each heartbeat; a subscription sends one heartbeat
+    /// when it sees the number change.
+    pub(crate) heartbeats: u64,
+    pub(crate) closed: bool,
+    /// Events were stored since the bells were last rung.
+    dirty: bool,
+    last_wake: Option<Millis>,
+}
+
+impl State {
+    pub(crate) fn head_id(&self) -> EventId {
+        EventId::new(self.epoch.clone(), self.ring.head())
+    }
+}
+
+#[derive(Debug, Default)]
+struct Bells {
+    slots: Vec<Option<Sender<()>>>,
+    free: Vec<usize>,
+}
+
+pub(crate) fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
+    // No code path leaves the data inconsistent across a panic.
+    mutex.lock().unwrap_or_else(PoisonError::into_inner)
+}
+
+impl Broker {
+    /// A broker for a fresh history named `epoch`; the first event gets seq 1.
+    pub fn new(epoch: Epoch, config: BrokerConfig) -> Broker {
+        Broker::resume_at(epoch, 1, config)
+    }
+
+    /// A broker continuing the history named `epoch`, whose next event gets
+    /// `next_seq` — for histories restored from storage or assigned by a bus.
+    pub fn resume_at(epoch: Epoch, next_seq: u64, config: BrokerConfig) -> Broker {
+        let ring = HistoryRing::new(config.history_size, config.history_max_bytes, next_seq);
+        Broker {
+            shared: Arc::new(Shared {
+                state: Mutex::new(State {
+                    epoch,
+                    ring,
+                    snapshot: None,
+                    heartbeats: 0,
+                    closed: false,
+                    dirty: false,
+                    last_wake: None,
+                }),
+                bells: Mutex::new(Bells::default()),
+                counters: Counters::default(),
+                clients: AtomicUsize::new(0),
+                config,
+            }),
+        }
+    }
+
+    /// The epoch of this broker's history.
+    pub fn epoch(&self) -> Epoch {
+        lock(&self.shared.state).epoch.clone()
+    }
+
+    /// The id of the newest stored event (`<epoch>-0` before the first).
+    pub fn head(&self) -> EventId {
+        lock(&self.shared.state).head_id()
+    }
+
+    /// Stores `event` under the next id and schedules its delivery.
+    ///
+    /// ```
+    /// use tidings_core::{Broker, BrokerConfig, Epoch, Event, Kind, Millis, PublishError};
+    /// let broker = Broker::new(Epoch::new("e").unwrap(), BrokerConfig::default());
+    /// let event = Event::new(Kind::new("note").unwrap(), "hi");
+    /// broker.close();
+    /// // After close the event comes back to the caller.
+    /// let err = broker.publish(event.clone(), Millis(0)).unwrap_err();
+    /// assert_eq!(err, PublishError::Closed(event));
+    /// ```
+    pub fn publish(&self, event: Event, now: Millis) -> Result<SharedEvent, PublishError> {
+        self.store(None, event, None, now)
+    }
+
+    /// Stores `event` under `id`, which was assigned elsewhere (a bus, a
+    /// durable log) and must be the next id of this history.
+    ///
+    /// ```
+    /// use tidings_core::{Broker, BrokerConfig, Epoch, Event, EventId, Kind, Millis};
+    /// let epoch = Epoch::new("bus").unwrap();
+    /// let broker = Broker::new(epoch.clone(), BrokerConfig::default());
+    /// let event = Event::new(Kind::new("note").unwrap(), "hi");
+    /// assert!(broker.append(EventId::new(epoch.clone(), 1), event.clone(), Millis(0)).is_ok());
+    /// // A gap is an error, not a silent skip.
+    /// let err = broker.append(EventId::new(epoch, 3), event, Millis(0)).unwrap_err();
+    /// assert_eq!(err.to_string(), "event id bus-3 is not the next id bus-2");
+    /// ```
+    pub fn append(
+        &self,
+        id: EventId,
+        event: Event,
+        now: Millis,
+    ) -> Result<SharedEvent, PublishError> {
+        self.store(Some(id), event, None, now)
+    }
+
+    /// Stores a mode change as a `server.state` event and makes `data` the
+    /// snapshot new subscriptions start with, in one step.
+    pub fn publish_state(&self, data: &str, now: Millis) -> Result<SharedEvent, PublishError> {
+        let kind = Kind::new(STATE_KIND).expect("valid kind");
+        self.store(
+            None,
+            Event::new(kind, data),
+            Some(Control::state(data)),
+            now,
+        )
+    }
+
+    /// Sets the `server.state` snapshot new subscriptions start with,
+    /// without storing an event (the state at start-up).
+    pub fn set_state(&self, data: &str) {
+        lock(&self.shared.state).snapshot = Some(Control::state(data));
+    }
+
+    fn store(
+        &self,
+        id: Option<EventId>,
+        event: Event,
+        snapshot: Option<Control>,
+        now: Millis,
+    ) -> Result<SharedEvent, PublishError> {
+        let wake = {
+            let mut st = lock(&self.shared.state);
+            if st.closed {
+                return Err(PublishError::Closed(event));
+            }
+            let expected = EventId::new(st.epoch.clone(), st.ring.next_seq());
+            let id = match id {
+                None => expected,
+                Some(got) if got == expected => got,
+                Some(got) => {
+                    return Err(PublishError::OutOfOrder {
+                        expected,
+                        got,
+                        event,
+                    });
+                }
+            };
+            let stored = Arc::new(StoredEvent::encode(id, event));
+            st.ring.push(stored.clone());
+            if snapshot.is_some() {
+                st.snapshot = snapshot;
+            }
+            let wake = self.wake_due(&mut st, now);
+            if !wake {
+                st.dirty = true;
+            }
+            drop(st);
+            Counters::add(&self.shared.counters.published, 1);
+            (wake, stored)
+        };
+        if wake.0 {
+            self.ring_bells();
+        }
+        Ok(wake.1)
+    }
+
+    /// Whether the bells may be rung now; if so, records that they are.
+    fn wake_due(&self, st: &mut State, now: Millis) -> bool {
+        let due = match st.last_wake {
+            None => true,
+            // A clock that went backwards must not hold deliveries back.
+            Some(last) => {
+                now < last || now.saturating_since(last) >= self.shared.config.flush_interval_ms
+            }
+        };
+        if due {
+            st.last_wake = Some(now);
+            st.dirty = false;
+        }
+        due
+    }
+
+    /// When [`flush`](Self::flush) must next be called, if events wait for a
+    /// wake-up.
+    pub fn next_flush(&self) -> Option<Millis> {
+        let st = lock(&self.shared.state);
+        st.dirty.then(|| {
+            st.last_wake
+                .unwrap_or_default()
+                .saturating_add(self.shared.config.flush_interval_ms)
+        })
+    }
+
+    /// Rings every doorbell if events wait and the flush interval has passed
+    /// since the last ring. Returns whether it rang.
+    ///
+    /// ```
+    /// use tidings_core::{Broker, BrokerConfig, Epoch, Event, Kind, Millis};
+    /// let broker = Broker::new(Epoch::new("e").unwrap(), BrokerConfig::default());
+    /// let ev = || Event::new(Kind::new("k").unwrap(), "");
+    /// broker.publish(ev(), Millis(10)).unwrap(); // idle: rings at once
+    /// broker.publish(ev(), Millis(10)).unwrap(); // batched
+    /// assert_eq!(broker.next_flush(), Some(Millis(11)));
+    /// assert!(!broker.flush(Millis(10)));        // not due yet
+    /// assert!(broker.flush(Millis(11)));
+    /// assert_eq!(broker.next_flush(), None);
+    /// ```
+    pub fn flush(&self, now: Millis) -> bool {
+        let wake = {
+            let mut st = lock(&self.shared.state);
+            st.dirty && self.wake_due(&mut st, now)
+        };
+        if wake {
+            self.ring_bells();
+        }
+        wake
+    }
+
+    /// Sends one id-less, unstored `heartbeat` to every subscription.
+    pub fn heartbeat(&self) {
+        lock(&self.shared.state).heartbeats += 1;
+        self.ring_bells();
+    }
+
+    fn ring_bells(&self) {
+        let bells = lock(&self.shared.bells);
+        for bell in bells.slots.iter().flatten() {
+            // Full means already rung: nothing more to do.
+            let _ = bell.try_send(());
+        }
+        drop(bells);
+        Counters::add(&self.shared.counters.wakeups, 1);
+    }
+
+    /// Refuses further publishes and subscriptions; every subscription
+    /// delivers what was stored before and then ends. Idempotent.
+    pub fn close(&self) {
+        let mut st = lock(&self.shared.state);
+        st.closed = true;
+        // Nested in the documented order, so no subscription registers
+        // after its bell would have been closed.
+        let bells = lock(&self.shared.bells);
+        for bell in bells.slots.iter().flatten() {
+            bell.close();
+        }
+    }
+
+    /// Whether [`close`](Self::close) was called.
+    pub fn is_closed(&self) -> bool {
+        lock(&self.shared.state).closed
+    }
+
+    /// Number of live subscriptions.
+    pub fn subscribers(&self) -> usize {
+        self.shared.clients.load(Relaxed)
+    }
+
+    /// The counters.
+    pub fn stats(&self) -> BrokerStats {
+        self.shared.counters.snapshot()
+    }
+
+    /// Registers a subscription and fixes where its delivery starts, in one
+    /// step (see [Replay](Broker#replay)).
+    ///
+    /// ```
+    /// use tidings_core::{Broker, BrokerConfig, Epoch, SubscribeError, SubscribeOptions};
+    /// let config = BrokerConfig { max_subscribers: Some(1), ..BrokerConfig::default() };
+    /// let broker = Broker::new(Epoch::new("e").unwrap(), config);
+    /// let first = broker.subscribe(SubscribeOptions::live()).unwrap();
+    /// assert_eq!(broker.subscribe(SubscribeOptions::live()).unwrap_err(), SubscribeError::Full);
+    /// drop(first);
+    /// assert_eq!(broker.subscribers(), 0);
+    /// ```
+    pub fn subscribe(&self, options: SubscribeOptions) -> Result<Subscription, SubscribeError> {
+        let shared = &self.shared;
+        let st = lock(&shared.state);
+        if st.closed {
+            return Err(SubscribeError::Closed);
+        }
+        let mut pending = VecDeque::new();
+        if let Some(state) = &st.snapshot {
+            pending.push_back(Delivery::Control(state.clone()));
+        }
+        let (cursor, reset) = match options.last_event_id.as_deref() {
+            None => (st.ring.next_seq(), None),
+            Some(text) => match split_id(text) {
+                Err(_) => (st.ring.next_seq(), Some(ResetReason::InvalidId)),
+                Ok((epoch, _)) if epoch != st.epoch.as_str() => {
+                    (st.ring.next_seq(), Some(ResetReason::UnknownEpoch))
+                }
+                Ok((_, seq)) => match st.ring.locate_after(seq) {
+                    Locate::From(from) => (from, None),
+                    Locate::Evicted => (st.ring.next_seq(), Some(ResetReason::HistoryExceeded)),
+                    Locate::Ahead => (st.ring.next_seq(), Some(ResetReason::InvalidId)),
+                },
+            },
+        };
+        if let Some(reason) = reset {
+            pending.push_back(Delivery::Control(Control::reset(reason, &st.head_id())));
+            Counters::add(&shared.counters.resets, 1);
+        } else if cursor <= st.ring.head() {
+            Counters::add(&shared.counters.catch_ups, 1);
+        }
+        let (bell_tx, bell_rx) = async_channel::bounded(1);
+        let key = {
+            let mut bells = lock(&shared.bells);
+            let clients = shared.clients.load(Relaxed);
+            if shared
+                .config
+                .max_subscribers
+                .is_some_and(|max| clients >= max)
+            {
+                return Err(SubscribeError::Full);
+            }
+            shared.clients.store(clients + 1, Relaxed);
+            match bells.free.pop() {
+                Some(key) => {
+                    bells.slots[key] = Some(bell_tx);
+                    key
+                }
+                None => {
+                    bells.slots.push(Some(bell_tx));
+                    bells.slots.len() - 1
+                }
+            }
+        };
+        let heartbeats = st.heartbeats;
+        drop(st);
+        Ok(Subscription::new(
+            shared.clone(),
+            key,
+            bell_rx,
+            cursor,
+            heartbeats,
+            pending,
+            options.kinds,
+        ))
+    }
+}
+
+impl Shared {
+    pub(crate) fn state(&self) -> MutexGuard<'_, State> {
+        lock(&self.state)
+    }
+
+    pub(crate) fn max_batch(&self) -> usize {
+        self.config.max_batch.max(1)
+    }
+
+    pub(crate) fn unregister(&self, key: usize) {
+        let mut bells = lock(&self.bells);
+        if bells.slots.get_mut(key).and_then(Option::take).is_some() {
+            bells.free.push(key);
+            self.clients.fetch_sub(1, Relaxed);
+        }
+    }
+}

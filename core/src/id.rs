@@ -1,0 +1,195 @@
+//! Event ids: `<epoch>-<seq>`.
+//!
+//! The epoch names one history; the seq is the position of an event in it.
+//! A `Last-Event-ID` from another history therefore can never be mistaken for
+//! a position in this one.
+
+use std::fmt;
+use std::str::FromStr;
+use std::sync::Arc;
+
+/// Longest accepted epoch token.
+pub const MAX_EPOCH_LEN: usize = 32;
+
+/// Why a string is not an epoch or an event id.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum IdError {
+    /// The epoch is empty, too long or has a character outside `[A-Za-z0-9_]`.
+    #[error("epoch must be 1 to 32 characters of [A-Za-z0-9_]")]
+    BadEpoch,
+    /// There is no `-` between epoch and seq.
+    #[error("event id must look like <epoch>-<seq>")]
+    MissingSeparator,
+    /// The seq is not a canonical decimal `u64` (no sign, no leading zero).
+    #[error("event id seq must be a decimal number without leading zeros")]
+    BadSeq,
+}
+
+/// The token that names one history, chosen by the caller when it starts.
+///
+/// Cloning is cheap (shared text).
+///
+/// ```
+/// use tidings_core::Epoch;
+/// assert!(Epoch::new("k3x9").is_ok());
+/// assert!(Epoch::new("has-dash").is_err()); // `-` separates epoch and seq
+/// assert!(Epoch::new("").is_err());
+/// ```
+#[derive(Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct Epoch(Arc<str>);
+
+impl Epoch {
+    /// Checks `token` and makes it an epoch.
+    pub fn new(token: &str) -> Result<Epoch, IdError> {
+        if valid_epoch(token) {
+            Ok(Epoch(token.into()))
+        } else {
+            Err(IdError::BadEpoch)
+        }
+    }
+
+    /// The token as text.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+fn valid_epoch(token: &str) -> bool {
+    (1..=MAX_EPOCH_LEN).contains(&token.len())
+        && token
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'_')
+}
+
+impl fmt::Debug for Epoch {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "Epoch({})", self.0)
+    }
+}
+
+impl fmt::Display for Epoch {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl FromStr for Epoch {
+    type Err = IdError;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        Epoch::new(s)
+    }
+}
+
+/// The id of a stored event: its history's epoch and its position in it.
+///
+/// Seqs start at 1; `<epoch>-0` names the position before the first event,
+/// so a client holding it asks for everything.
+///
+/// ```
+/// use tidings_core::EventId;
+/// let id: EventId = "k3x9-42".parse().unwrap();
+/// assert_eq!(id.seq(), 42);
+/// assert_eq!(id.to_string(), "k3x9-42");
+/// // Malformed input is an error value, never a panic.
+/// assert!("k3x9-042".parse::<EventId>().is_err());
+/// assert!("k3x9-".parse::<EventId>().is_err());
+/// assert!("42".parse::<EventId>().is_err());
+/// assert!("k3x9-18446744073709551616".parse::<EventId>().is_err());
+/// ```
+#[derive(Clone, PartialEq, Eq, Hash)]
+pub struct EventId {
+    epoch: Epoch,
+    seq: u64,
+}
+
+impl EventId {
+    /// The id at `seq` in the history named `epoch`.
+    pub fn new(epoch: Epoch, seq: u64) -> EventId {
+        EventId { epoch, seq }
+    }
+
+    /// The history this id belongs to.
+    pub fn epoch(&self) -> &Epoch {
+        &self.epoch
+    }
+
+    /// The position in that history.
+    pub fn seq(&self) -> u64 {
+        self.seq
+    }
+}
+
+/// Splits `<epoch>-<seq>` without allocating; used where only a comparison
+/// with the current epoch is needed.
+pub(crate) fn split_id(text: &str) -> Result<(&str, u64), IdError> {
+    let (epoch, seq) = text.rsplit_once('-').ok_or(IdError::MissingSeparator)?;
+    if !valid_epoch(epoch) {
+        return Err(IdError::BadEpoch);
+    }
+    let canonical = !seq.is_empty()
+        && seq.bytes().all(|b| b.is_ascii_digit())
+        && (seq == "0" || !seq.starts_with('0'));
+    if !canonical {
+        return Err(IdError::BadSeq);
+    }
+    let seq = seq.parse().map_err(|_| IdError::BadSeq)?;
+    Ok((epoch, seq))
+}
+
+impl FromStr for EventId {
+    type Err = IdError;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        let (epoch, seq) = split_id(s)?;
+        Ok(EventId {
+            epoch: Epoch(epoch.into()),
+            seq,
+        })
+    }
+}
+
+impl fmt::Display for EventId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}-{}", self.epoch, self.seq)
+    }
+}
+
+impl fmt::Debug for EventId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "EventId({self})")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn round_trips() {
+        for text in ["a-0", "a-1", "Z_9-18446744073709551615", "x-10"] {
+            assert_eq!(text.parse::<EventId>().unwrap().to_string(), text);
+        }
+    }
+
+    #[test]
+    fn rejects_malformed() {
+        let cases = [
+            ("", IdError::MissingSeparator),
+            ("abc", IdError::MissingSeparator),
+            ("-1", IdError::BadEpoch),
+            ("a b-1", IdError::BadEpoch),
+            ("a-b-1", IdError::BadEpoch),
+            ("a-", IdError::BadSeq),
+            ("a-+1", IdError::BadSeq),
+            ("a-01", IdError::BadSeq),
+            ("a-1 ", IdError::BadSeq),
+            ("a-1\n", IdError::BadSeq),
+            ("a-99999999999999999999", IdError::BadSeq),
+            ("é-1", IdError::BadEpoch),
+        ];
+        for (text, err) in cases {
+            assert_eq!(text.parse::<EventId>(), Err(err), "{text:?}");
+        }
+        let long = format!("{}-1", "a".repeat(MAX_EPOCH_LEN + 1));
+        assert_eq!(long.parse::<EventId>(), Err(IdError::BadEpoch));
+    }
+}

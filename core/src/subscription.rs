@@ -1,0 +1,283 @@
+//! Subscriptions: a stream of deliveries read from the shared ring.
+
+use std::collections::VecDeque;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::task::{Context, Poll};
+
+use async_channel::Receiver;
+use bytes::Bytes;
+use futures::Stream;
+
+use crate::broker::{STATE_KIND, Shared};
+use crate::event::{Kind, SharedEvent};
+use crate::id::EventId;
+use crate::stats::Counters;
+use crate::wire;
+
+/// The SSE event name of the notice that a client must resynchronise.
+pub const RESET_KIND: &str = "stream.reset";
+/// The SSE event name of keep-alive events.
+pub const HEARTBEAT_KIND: &str = "heartbeat";
+
+const HEARTBEAT_FRAME: &[u8] = b"event: heartbeat\ndata: {}\n\n";
+
+/// Why a subscription was told to resynchronise.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum ResetReason {
+    /// The last id names another history (an earlier boot, another cluster).
+    UnknownEpoch,
+    /// The events after the last id were already evicted from the ring.
+    HistoryExceeded,
+    /// The last id is malformed or ahead of the newest event.
+    InvalidId,
+    /// The subscriber fell behind the ring's tail while connected.
+    Lagged,
+}
+
+impl ResetReason {
+    /// The reason as it appears in the `stream.reset` data.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ResetReason::UnknownEpoch => "unknown_epoch",
+            ResetReason::HistoryExceeded => "history_exceeded",
+            ResetReason::InvalidId => "invalid_id",
+            ResetReason::Lagged => "lagged",
+        }
+    }
+}
+
+/// What kind of control event a [`Control`] is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ControlKind {
+    /// The current `server.state`, sent first on every subscription.
+    State,
+    /// `stream.reset`: the client must refetch its state.
+    Reset(ResetReason),
+    /// `heartbeat`, sent when idle.
+    Heartbeat,
+}
+
+/// An id-less, unstored event: it never moves a client's cursor.
+#[derive(Debug, Clone)]
+pub struct Control {
+    kind: ControlKind,
+    data: Bytes,
+    frame: Bytes,
+}
+
+impl Control {
+    pub(crate) fn state(data: &str) -> Control {
+        let frame = wire::event_frame(None, Some(STATE_KIND), data).expect("constant kind encodes");
+        Control {
+            kind: ControlKind::State,
+            data: Bytes::copy_from_slice(data.as_bytes()),
+            frame,
+        }
+    }
+
+    pub(crate) fn reset(reason: ResetReason, head: &EventId) -> Control {
+        let data = format!(r#"{{"reason":"{}","head":"{head}"}}"#, reason.as_str());
+        let frame =
+            wire::event_frame(None, Some(RESET_KIND), &data).expect("constant kind encodes");
+        Control {
+            kind: ControlKind::Reset(reason),
+            data: Bytes::from(data),
+            frame,
+        }
+    }
+
+    fn heartbeat() -> Control {
+        Control {
+            kind: ControlKind::Heartbeat,
+            data: Bytes::from_static(b"{}"),
+            frame: Bytes::from_static(HEARTBEAT_FRAME),
+        }
+    }
+
+    /// What kind of control event this is.
+    pub fn control_kind(&self) -> ControlKind {
+        self.kind
+    }
+}
+
+/// One item of a subscription: a stored event or a control event.
+#[derive(Debug, Clone)]
+pub enum Delivery {
+    /// A stored event, replayed or live.
+    Event(SharedEvent),
+    /// A control event: state snapshot, reset or heartbeat.
+    Control(Control),
+}
+
+impl Delivery {
+    /// The complete SSE frame to write.
+    pub fn frame(&self) -> &Bytes {
+        match self {
+            Delivery::Event(ev) => ev.frame(),
+            Delivery::Control(c) => &c.frame,
+        }
+    }
+
+    /// The SSE event name.
+    pub fn kind(&self) -> &str {
+        match self {
+            Delivery::Event(ev) => ev.kind().as_str(),
+            Delivery::Control(c) => match c.kind {
+                ControlKind::State => STATE_KIND,
+                ControlKind::Reset(_) => RESET_KIND,
+                ControlKind::Heartbeat => HEARTBEAT_KIND,
+            },
+        }
+    }
+
+    /// The data.
+    pub fn data(&self) -> &str {
+        match self {
+            Delivery::Event(ev) => ev.data(),
+            Delivery::Control(c) => std::str::from_utf8(&c.data).expect("built from a str"),
+        }
+    }
+
+    /// The id of a stored event; `None` for control events.
+    pub fn id(&self) -> Option<&EventId> {
+        match self {
+            Delivery::Event(ev) => Some(ev.id()),
+            Delivery::Control(_) => None,
+        }
+    }
+
+    /// The reason, if this is a `stream.reset`.
+    pub fn reset_reason(&self) -> Option<ResetReason> {
+        match self {
+            Delivery::Control(Control {
+                kind: ControlKind::Reset(reason),
+                ..
+            }) => Some(*reason),
+            _ => None,
+        }
+    }
+}
+
+/// A subscriber's view of the broker: a [`Stream`] of [`Delivery`] items
+/// that ends when the broker closes. Dropping it unregisters it.
+///
+/// Items that are ready come without waiting, so
+/// [`StreamExt::ready_chunks`](futures::StreamExt::ready_chunks) gathers
+/// every queued frame for one write.
+#[derive(Debug)]
+pub struct Subscription {
+    shared: Arc<Shared>,
+    key: usize,
+    /// Boxed because a receiver is `!Unpin` and subscriptions must be `Unpin`.
+    bell: Pin<Box<Receiver<()>>>,
+    /// Seq of the next stored event to deliver.
+    cursor: u64,
+    heartbeats: u64,
+    pending: VecDeque<Delivery>,
+    kinds: Option<Vec<Kind>>,
+    /// Stored events yielded since the shared counter was last updated.
+    delivered: u64,
+    ended: bool,
+}
+
+impl Subscription {
+    pub(crate) fn new(
+        shared: Arc<Shared>,
+        key: usize,
+        bell: Receiver<()>,
+        cursor: u64,
+        heartbeats: u64,
+        pending: VecDeque<Delivery>,
+        kinds: Option<Vec<Kind>>,
+    ) -> Subscription {
+        Subscription {
+            shared,
+            key,
+            bell: Box::pin(bell),
+            cursor,
+            heartbeats,
+            pending,
+            kinds,
+            delivered: 0,
+            ended: false,
+        }
+    }
+
+    /// Seq of the next stored event this subscription will deliver.
+    pub fn cursor(&self) -> u64 {
+        self.cursor
+    }
+
+    /// Moves what the ring holds past the cursor into `pending`. Returns
+    /// whether the broker is closed.
+    fn refill(&mut self) -> bool {
+        let counters = &self.shared.counters;
+        Counters::add(&counters.delivered, std::mem::take(&mut self.delivered));
+        let max = self.shared.max_batch();
+        let st = self.shared.state();
+        if st.heartbeats != self.heartbeats {
+            self.heartbeats = st.heartbeats;
+            self.pending
+                .push_back(Delivery::Control(Control::heartbeat()));
+        }
+        if self.cursor < st.ring.tail() {
+            self.pending.push_back(Delivery::Control(Control::reset(
+                ResetReason::Lagged,
+                &st.head_id(),
+            )));
+            self.cursor = st.ring.tail();
+            Counters::add(&counters.resets, 1);
+            Counters::add(&counters.lagged, 1);
+        }
+        let mut next = self.cursor;
+        for ev in st.ring.range_from(self.cursor, max) {
+            next = ev.id().seq() + 1;
+            if self.kinds.as_ref().is_none_or(|k| k.contains(ev.kind())) {
+                self.pending.push_back(Delivery::Event(ev.clone()));
+            }
+        }
+        self.cursor = next;
+        st.closed
+    }
+}
+
+impl Stream for Subscription {
+    type Item = Delivery;
+
+    fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Delivery>> {
+        let this = &mut *self;
+        loop {
+            if let Some(item) = this.pending.pop_front() {
+                if matches!(item, Delivery::Event(_)) {
+                    this.delivered += 1;
+                }
+                return Poll::Ready(Some(item));
+            }
+            if this.ended {
+                return Poll::Ready(None);
+            }
+            let closed = this.refill();
+            if !this.pending.is_empty() {
+                continue;
+            }
+            if closed {
+                this.ended = true;
+                return Poll::Ready(None);
+            }
+            // Registered before the ring was read, so a publish after the
+            // read rings this bell (or already did): no wake-up is lost.
+            match this.bell.as_mut().poll_next(cx) {
+                Poll::Ready(_) => continue,
+                Poll::Pending => return Poll::Pending,
+            }
+        }
+    }
+}
+
+impl Drop for Subscription {
+    fn drop(&mut self) {
+        Counters::add(&self.shared.counters.delivered, self.delivered);
+        self.shared.unregister(self.key);
+    }
+}
