@@ -6,19 +6,24 @@
 //! after it reports, per row, deliveries, losses (events skipped after a
 //! `stream.reset`), ns per publish and the publish→receive latency, for
 //! unpaced and paced runs; `FANOUT_RATES` and `FANOUT_N` change the paced
-//! rows (defaults `10000,40000,80000` and `1000`).
+//! rows (defaults `10000,40000,80000` and `1000`), `FANOUT_HISTORY` the ring
+//! sizes they run with (default `256,4096`: the Go original's history and
+//! the server's default).
 
 use std::hint::black_box;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
 use std::time::{Duration, Instant};
 
+use bytes::BytesMut;
 use criterion::{BenchmarkId, Criterion, Throughput};
-use futures::StreamExt;
+use futures::future::poll_fn;
 use tidings_core::{Broker, BrokerConfig, Epoch, Event, Kind, Millis, SubscribeOptions};
 use tokio::runtime::Runtime;
 
 const PAYLOAD: usize = 120;
+/// The server's default ring size.
+const HOST_HISTORY: usize = 4096;
 
 struct Outcome {
     published: u64,
@@ -44,9 +49,13 @@ fn now_ms(start: Instant) -> Millis {
 
 /// Publishes `events` to `n` subscribers, paced at `rate` per second if
 /// given, and waits until every subscriber has seen the last one.
-fn fanout(rt: &Runtime, n: usize, events: u64, rate: Option<u64>) -> Outcome {
+fn fanout(rt: &Runtime, n: usize, history: usize, events: u64, rate: Option<u64>) -> Outcome {
     rt.block_on(async move {
-        let broker = Broker::new(Epoch::new("bench").unwrap(), BrokerConfig::default());
+        let config = BrokerConfig {
+            history_size: history,
+            ..BrokerConfig::default()
+        };
+        let broker = Broker::new(Epoch::new("bench").unwrap(), config);
         let start = Instant::now();
         // Publish instants by seq, so receivers measure latency without parsing.
         let sent_at: Arc<Vec<AtomicU64>> =
@@ -55,31 +64,28 @@ fn fanout(rt: &Runtime, n: usize, events: u64, rate: Option<u64>) -> Outcome {
         let resets = Arc::new(AtomicU64::new(0));
         let mut tasks = Vec::with_capacity(n);
         for i in 0..n {
-            let mut sub = broker
-                .subscribe(SubscribeOptions::live())
-                .unwrap()
-                .ready_chunks(1024);
+            let mut sub = broker.subscribe(SubscribeOptions::live()).unwrap();
             let (delivered, resets, sent_at) = (delivered.clone(), resets.clone(), sent_at.clone());
             // Latency is sampled on a few subscribers to keep the cost off the measurement.
             let sample = i % (n / 8).max(1) == 0;
             tasks.push(tokio::spawn(async move {
+                // As a server connection does: every ready frame copied into
+                // one buffer, one write per wake-up.
                 let (mut got, mut lat) = (0u64, Vec::new());
-                'outer: while let Some(batch) = sub.next().await {
-                    let received = start.elapsed().as_micros() as u64;
-                    for d in batch {
-                        if d.reset_reason().is_some() {
-                            resets.fetch_add(1, Relaxed);
-                        }
-                        let Some(id) = d.id() else { continue };
-                        got += 1;
-                        if sample {
-                            lat.push(
-                                received.saturating_sub(sent_at[id.seq() as usize].load(Relaxed)),
-                            );
-                        }
-                        if id.seq() == events {
-                            break 'outer;
-                        }
+                let mut buf = BytesMut::with_capacity(64 << 10);
+                while let Some(batch) = poll_fn(|cx| sub.poll_frames(cx, &mut buf)).await {
+                    buf.clear();
+                    resets.fetch_add(batch.resets as u64, Relaxed);
+                    let Some(last) = batch.last_seq else { continue };
+                    got += batch.events as u64;
+                    if sample {
+                        // The oldest event of the batch waited longest.
+                        let first = last + 1 - batch.events as u64;
+                        let received = start.elapsed().as_micros() as u64;
+                        lat.push(received.saturating_sub(sent_at[first as usize].load(Relaxed)));
+                    }
+                    if last == events {
+                        break;
                     }
                 }
                 delivered.fetch_add(got, Relaxed);
@@ -165,7 +171,7 @@ fn bench_fanout(c: &mut Criterion) {
             b.iter_custom(|iters| {
                 let mut total = Duration::ZERO;
                 for _ in 0..iters {
-                    total += black_box(fanout(&rt, n, events, None)).total;
+                    total += black_box(fanout(&rt, n, HOST_HISTORY, events, None)).total;
                 }
                 total
             })
@@ -192,11 +198,13 @@ fn table() {
     };
     let paced_n = env_list("FANOUT_N", "1000");
     let rates = env_list("FANOUT_RATES", "10000,40000,80000");
+    let histories = env_list("FANOUT_HISTORY", "256,4096");
     println!();
     println!(
-        "{:<16} {:>6} {:>8} {:>13} {:>12} {:>8} {:>7} {:>11} {:>8} {:>8} {:>8}",
+        "{:<16} {:>6} {:>5} {:>8} {:>13} {:>12} {:>8} {:>7} {:>11} {:>8} {:>8} {:>8}",
         "row",
         "N",
+        "ring",
         "E",
         "events/s",
         "deliveries/s",
@@ -207,33 +215,33 @@ fn table() {
         "p99 µs",
         "max µs"
     );
-    let mut rows: Vec<(String, usize, u64, Option<u64>)> = [1usize, 100, 1000, 10_000]
+    let mut rows: Vec<(String, usize, usize, u64, Option<u64>)> = [1usize, 100, 1000, 10_000]
         .into_iter()
         .map(|n| {
-            (
-                "unpaced".to_string(),
-                n,
-                (400_000 / n as u64).clamp(500, 40_000),
-                None,
-            )
+            let events = (400_000 / n as u64).clamp(500, 40_000);
+            ("unpaced".to_string(), n, HOST_HISTORY, events, None)
         })
         .collect();
-    for &n in &paced_n {
-        for &rate in &rates {
-            rows.push((format!("paced@{rate}/s"), n as usize, rate * 2, Some(rate)));
+    for &history in &histories {
+        for &n in &paced_n {
+            for &rate in &rates {
+                let name = format!("paced@{rate}/s");
+                rows.push((name, n as usize, history as usize, rate * 2, Some(rate)));
+            }
         }
     }
-    for (name, n, events, rate) in rows {
-        let o = fanout(&rt, n, events, rate);
+    for (name, n, history, events, rate) in rows {
+        let o = fanout(&rt, n, history, events, rate);
         let expected = o.published * n as u64;
         let ns_per_publish = match rate {
             Some(_) => o.publish_busy.as_nanos() as f64 / o.published as f64,
             None => o.publish_time.as_nanos() as f64 / o.published as f64,
         };
         println!(
-            "{:<16} {:>6} {:>8} {:>13.0} {:>12.0} {:>8} {:>7} {:>11.0} {:>8} {:>8} {:>8}",
+            "{:<16} {:>6} {:>5} {:>8} {:>13.0} {:>12.0} {:>8} {:>7} {:>11.0} {:>8} {:>8} {:>8}",
             name,
             n,
+            history,
             o.published,
             o.published as f64 / o.publish_time.as_secs_f64(),
             o.delivered as f64 / o.total.as_secs_f64(),

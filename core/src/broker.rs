@@ -12,7 +12,7 @@
 
 use std::collections::VecDeque;
 use std::sync::atomic::{AtomicUsize, Ordering::Relaxed};
-use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError, RwLock, RwLockReadGuard, RwLockWriteGuard};
 
 use async_channel::Sender;
 
@@ -186,10 +186,11 @@ pub struct Broker {
 ///
 /// Lock order: `state` before `bells`. Publishing and flushing take them one
 /// after the other, never nested, so ringing many bells does not hold up
-/// subscribers reading the ring.
+/// subscribers reading the ring. `state` is a read-write lock: subscribers
+/// only read it, so they copy from the ring in parallel.
 #[derive(Debug)]
 pub(crate) struct Shared {
-    state: Mutex<State>,
+    state: RwLock<State>,
     bells: Mutex<Bells>,
     pub(crate) counters: Counters,
     clients: AtomicUsize,
@@ -223,9 +224,18 @@ struct Bells {
     free: Vec<usize>,
 }
 
-pub(crate) fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
-    // No code path leaves the data inconsistent across a panic.
+// No code path leaves the data inconsistent across a panic, so poisoning is
+// ignored.
+fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
     mutex.lock().unwrap_or_else(PoisonError::into_inner)
+}
+
+fn read<T>(lock: &RwLock<T>) -> RwLockReadGuard<'_, T> {
+    lock.read().unwrap_or_else(PoisonError::into_inner)
+}
+
+fn write<T>(lock: &RwLock<T>) -> RwLockWriteGuard<'_, T> {
+    lock.write().unwrap_or_else(PoisonError::into_inner)
 }
 
 impl Broker {
@@ -240,7 +250,7 @@ impl Broker {
         let ring = HistoryRing::new(config.history_size, config.history_max_bytes, next_seq);
         Broker {
             shared: Arc::new(Shared {
-                state: Mutex::new(State {
+                state: RwLock::new(State {
                     epoch,
                     ring,
                     snapshot: None,
@@ -259,12 +269,12 @@ impl Broker {
 
     /// The epoch of this broker's history.
     pub fn epoch(&self) -> Epoch {
-        lock(&self.shared.state).epoch.clone()
+        read(&self.shared.state).epoch.clone()
     }
 
     /// The id of the newest stored event (`<epoch>-0` before the first).
     pub fn head(&self) -> EventId {
-        lock(&self.shared.state).head_id()
+        read(&self.shared.state).head_id()
     }
 
     /// Stores `event` under the next id and schedules its delivery.
@@ -319,7 +329,7 @@ impl Broker {
     /// Sets the `server.state` snapshot new subscriptions start with,
     /// without storing an event (the state at start-up).
     pub fn set_state(&self, data: &str) {
-        lock(&self.shared.state).snapshot = Some(Control::state(data));
+        write(&self.shared.state).snapshot = Some(Control::state(data));
     }
 
     fn store(
@@ -330,7 +340,7 @@ impl Broker {
         now: Millis,
     ) -> Result<SharedEvent, PublishError> {
         let wake = {
-            let mut st = lock(&self.shared.state);
+            let mut st = write(&self.shared.state);
             if st.closed {
                 return Err(PublishError::Closed(event));
             }
@@ -384,7 +394,7 @@ impl Broker {
     /// When [`flush`](Self::flush) must next be called, if events wait for a
     /// wake-up.
     pub fn next_flush(&self) -> Option<Millis> {
-        let st = lock(&self.shared.state);
+        let st = read(&self.shared.state);
         st.dirty.then(|| {
             st.last_wake
                 .unwrap_or_default()
@@ -408,7 +418,7 @@ impl Broker {
     /// ```
     pub fn flush(&self, now: Millis) -> bool {
         let wake = {
-            let mut st = lock(&self.shared.state);
+            let mut st = write(&self.shared.state);
             st.dirty && self.wake_due(&mut st, now)
         };
         if wake {
@@ -419,7 +429,7 @@ impl Broker {
 
     /// Sends one id-less, unstored `heartbeat` to every subscription.
     pub fn heartbeat(&self) {
-        lock(&self.shared.state).heartbeats += 1;
+        write(&self.shared.state).heartbeats += 1;
         self.ring_bells();
     }
 
@@ -436,7 +446,7 @@ impl Broker {
     /// Refuses further publishes and subscriptions; every subscription
     /// delivers what was stored before and then ends. Idempotent.
     pub fn close(&self) {
-        let mut st = lock(&self.shared.state);
+        let mut st = write(&self.shared.state);
         st.closed = true;
         // Nested in the documented order, so no subscription registers
         // after its bell would have been closed.
@@ -448,7 +458,7 @@ impl Broker {
 
     /// Whether [`close`](Self::close) was called.
     pub fn is_closed(&self) -> bool {
-        lock(&self.shared.state).closed
+        read(&self.shared.state).closed
     }
 
     /// Number of live subscriptions.
@@ -475,7 +485,7 @@ impl Broker {
     /// ```
     pub fn subscribe(&self, options: SubscribeOptions) -> Result<Subscription, SubscribeError> {
         let shared = &self.shared;
-        let st = lock(&shared.state);
+        let st = read(&shared.state);
         if st.closed {
             return Err(SubscribeError::Closed);
         }
@@ -541,8 +551,8 @@ impl Broker {
 }
 
 impl Shared {
-    pub(crate) fn state(&self) -> MutexGuard<'_, State> {
-        lock(&self.state)
+    pub(crate) fn state(&self) -> RwLockReadGuard<'_, State> {
+        read(&self.state)
     }
 
     pub(crate) fn max_batch(&self) -> usize {

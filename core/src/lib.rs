@@ -53,6 +53,6 @@ pub use id::{Epoch, EventId, IdError, MAX_EPOCH_LEN};
 pub use ring::{HistoryRing, Locate};
 pub use stats::BrokerStats;
 pub use subscription::{
-    Control, ControlKind, Delivery, HEARTBEAT_KIND, RESET_KIND, ResetReason, Subscription,
+    Control, ControlKind, Delivery, Frames, HEARTBEAT_KIND, RESET_KIND, ResetReason, Subscription,
 };
 pub use time::Millis;

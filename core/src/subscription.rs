@@ -6,7 +6,7 @@ use std::sync::Arc;
 use std::task::{Context, Poll};
 
 use async_channel::Receiver;
-use bytes::Bytes;
+use bytes::{Bytes, BytesMut};
 use futures::Stream;
 
 use crate::broker::{STATE_KIND, Shared};
@@ -209,20 +209,20 @@ impl Subscription {
         self.cursor
     }
 
-    /// Moves what the ring holds past the cursor into `pending`. Returns
-    /// whether the broker is closed.
-    fn refill(&mut self) -> bool {
+    /// Hands what the ring holds past the cursor (at most one batch) to
+    /// `sink`, after any heartbeat or lagged reset due. Returns whether the
+    /// broker is closed.
+    fn refill(&mut self, mut sink: impl FnMut(Item<'_>)) -> bool {
         let counters = &self.shared.counters;
         Counters::add(&counters.delivered, std::mem::take(&mut self.delivered));
         let max = self.shared.max_batch();
         let st = self.shared.state();
         if st.heartbeats != self.heartbeats {
             self.heartbeats = st.heartbeats;
-            self.pending
-                .push_back(Delivery::Control(Control::heartbeat()));
+            sink(Item::Control(Control::heartbeat()));
         }
         if self.cursor < st.ring.tail() {
-            self.pending.push_back(Delivery::Control(Control::reset(
+            sink(Item::Control(Control::reset(
                 ResetReason::Lagged,
                 &st.head_id(),
             )));
@@ -234,11 +234,123 @@ impl Subscription {
         for ev in st.ring.range_from(self.cursor, max) {
             next = ev.id().seq() + 1;
             if self.kinds.as_ref().is_none_or(|k| k.contains(ev.kind())) {
-                self.pending.push_back(Delivery::Event(ev.clone()));
+                sink(Item::Stored(ev));
             }
         }
         self.cursor = next;
         st.closed
+    }
+
+    /// Appends every frame that is ready (at most one batch of stored
+    /// events) to `out`, for one write; pending when nothing is, `None`
+    /// once the broker closed and everything was delivered.
+    ///
+    /// This is the fast path of a server: frames are copied straight from
+    /// the shared ring into the connection's buffer, with no per-event
+    /// reference counting. It may be mixed with the `Stream` interface.
+    ///
+    /// ```
+    /// use bytes::BytesMut;
+    /// use futures::task::noop_waker_ref;
+    /// use std::task::{Context, Poll};
+    /// use tidings_core::{Broker, BrokerConfig, Epoch, Event, Kind, Millis, SubscribeOptions};
+    ///
+    /// let broker = Broker::new(Epoch::new("e").unwrap(), BrokerConfig::default());
+    /// let mut sub = broker.subscribe(SubscribeOptions::live()).unwrap();
+    /// let mut cx = Context::from_waker(noop_waker_ref());
+    /// let mut out = BytesMut::new();
+    /// assert!(sub.poll_frames(&mut cx, &mut out).is_pending());
+    ///
+    /// let kind = Kind::new("k").unwrap();
+    /// broker.publish(Event::new(kind.clone(), "a"), Millis(0)).unwrap();
+    /// broker.publish(Event::new(kind, "b"), Millis(0)).unwrap();
+    /// let Poll::Ready(Some(batch)) = sub.poll_frames(&mut cx, &mut out) else { panic!() };
+    /// assert_eq!((batch.events, batch.last_seq), (2, Some(2)));
+    /// assert_eq!(&out[..], b"id: e-1\nevent: k\ndata: a\n\nid: e-2\nevent: k\ndata: b\n\n");
+    ///
+    /// broker.close();
+    /// assert_eq!(sub.poll_frames(&mut cx, &mut out), Poll::Ready(None));
+    /// ```
+    pub fn poll_frames(
+        &mut self,
+        cx: &mut Context<'_>,
+        out: &mut BytesMut,
+    ) -> Poll<Option<Frames>> {
+        loop {
+            let mut batch = Frames::default();
+            while let Some(item) = self.pending.pop_front() {
+                batch.add(&item.as_item(), out);
+            }
+            if batch.is_empty() && !self.ended {
+                let closed = self.refill(|item| batch.add(&item, out));
+                if closed && batch.is_empty() {
+                    self.ended = true;
+                }
+            }
+            if !batch.is_empty() {
+                self.delivered += batch.events as u64;
+                return Poll::Ready(Some(batch));
+            }
+            if self.ended {
+                return Poll::Ready(None);
+            }
+            // Registered before the ring was read, so a publish after the
+            // read rings this bell (or already did): no wake-up is lost.
+            match self.bell.as_mut().poll_next(cx) {
+                Poll::Ready(_) => continue,
+                Poll::Pending => return Poll::Pending,
+            }
+        }
+    }
+}
+
+/// What a subscription hands over from one refill: a stored event still in
+/// the ring, or a control event.
+enum Item<'a> {
+    Stored(&'a SharedEvent),
+    Control(Control),
+}
+
+impl Delivery {
+    fn as_item(&self) -> Item<'_> {
+        match self {
+            Delivery::Event(ev) => Item::Stored(ev),
+            Delivery::Control(c) => Item::Control(c.clone()),
+        }
+    }
+}
+
+/// What one [`Subscription::poll_frames`] call appended.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Frames {
+    /// Stored events appended.
+    pub events: usize,
+    /// Seq of the last stored event appended.
+    pub last_seq: Option<u64>,
+    /// Control events appended (state, reset, heartbeat).
+    pub controls: usize,
+    /// Of those, `stream.reset` notices.
+    pub resets: usize,
+}
+
+impl Frames {
+    fn add(&mut self, item: &Item<'_>, out: &mut BytesMut) {
+        match item {
+            Item::Stored(ev) => {
+                out.extend_from_slice(ev.frame());
+                self.events += 1;
+                self.last_seq = Some(ev.id().seq());
+            }
+            Item::Control(c) => {
+                out.extend_from_slice(&c.frame);
+                self.controls += 1;
+                self.resets += usize::from(matches!(c.kind, ControlKind::Reset(_)));
+            }
+        }
+    }
+
+    fn is_empty(&self) -> bool {
+        self.events + self.controls == 0
     }
 }
 
@@ -257,7 +369,14 @@ impl Stream for Subscription {
             if this.ended {
                 return Poll::Ready(None);
             }
-            let closed = this.refill();
+            let mut pending = std::mem::take(&mut this.pending);
+            let closed = this.refill(|item| {
+                pending.push_back(match item {
+                    Item::Stored(ev) => Delivery::Event(ev.clone()),
+                    Item::Control(c) => Delivery::Control(c),
+                })
+            });
+            this.pending = pending;
             if !this.pending.is_empty() {
                 continue;
             }

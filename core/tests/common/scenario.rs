@@ -7,12 +7,77 @@
 
 use std::sync::Arc;
 
+use std::task::{Context, Poll};
+
+use bytes::BytesMut;
+use futures::task::waker;
+use tidings_core::wire::Parser;
 use tidings_core::{
-    Broker, BrokerConfig, Delivery, Epoch, Event, Kind, Millis, ResetReason, SubscribeOptions,
+    Broker, BrokerConfig, Epoch, Event, EventId, Kind, Millis, ResetReason, SubscribeOptions,
     Subscription,
 };
 
 use super::{Flag, drain};
+
+/// What a client saw, whichever interface it reads through.
+#[derive(Debug)]
+struct Seen {
+    seq: Option<u64>,
+    kind: String,
+    reset: Option<ResetReason>,
+}
+
+fn reason_of(data: &str) -> Option<ResetReason> {
+    let value: serde_json::Value = serde_json::from_str(data).ok()?;
+    Some(match value["reason"].as_str()? {
+        "unknown_epoch" => ResetReason::UnknownEpoch,
+        "history_exceeded" => ResetReason::HistoryExceeded,
+        "invalid_id" => ResetReason::InvalidId,
+        "lagged" => ResetReason::Lagged,
+        _ => return None,
+    })
+}
+
+/// Polls a subscription as a real executor would after a wake-up: through
+/// the `Stream` interface, or as a server does, through `poll_frames` and the
+/// SSE parser. Returns what it saw and whether the stream ended.
+fn pull(c: &mut Client) -> (Vec<Seen>, bool) {
+    let sub = c.sub.as_mut().expect("connected");
+    if !c.frames {
+        let (items, ended) = drain(sub, &c.flag);
+        let seen = items
+            .iter()
+            .map(|d| Seen {
+                seq: d.id().map(EventId::seq),
+                kind: d.kind().to_owned(),
+                reset: d.reset_reason(),
+            })
+            .collect();
+        return (seen, ended);
+    }
+    let waker = waker(c.flag.clone());
+    let mut cx = Context::from_waker(&waker);
+    let mut out = BytesMut::new();
+    let mut parsed = Vec::new();
+    let ended = loop {
+        match sub.poll_frames(&mut cx, &mut out) {
+            Poll::Ready(Some(_)) => {}
+            Poll::Ready(None) => break true,
+            Poll::Pending => break false,
+        }
+        c.parser.feed(&out, &mut parsed).expect("frames parse");
+        out.clear();
+    };
+    let seen = parsed
+        .into_iter()
+        .map(|e| Seen {
+            seq: e.id.map(|id| id.parse::<EventId>().expect("well-formed id").seq()),
+            reset: (e.event == "stream.reset").then(|| reason_of(&e.data)).flatten(),
+            kind: e.event,
+        })
+        .collect();
+    (seen, ended)
+}
 
 /// SplitMix64: tiny, seedable, the same on every platform.
 #[derive(Debug, Clone)]
@@ -43,6 +108,9 @@ impl Rng {
 
 struct Client {
     sub: Option<Subscription>,
+    /// Reads through `poll_frames` and the SSE parser instead of `Stream`.
+    frames: bool,
+    parser: Parser,
     flag: Arc<Flag>,
     stalled: bool,
     /// Seq of the last stored event received, across connections.
@@ -78,8 +146,10 @@ pub fn run(seed: u64, steps: usize) -> Result<Outcome, String> {
     let kind = Kind::new("note").unwrap();
     let n_clients = 2 + rng.below(14) as usize;
     let mut clients: Vec<Client> = (0..n_clients)
-        .map(|_| Client {
+        .map(|i| Client {
             sub: None,
+            frames: i % 2 == 1,
+            parser: Parser::new(),
             flag: Arc::new(Flag::default()),
             stalled: false,
             last: None,
@@ -141,14 +211,16 @@ pub fn run(seed: u64, steps: usize) -> Result<Outcome, String> {
                         // Live only: nothing before the next publish.
                         _ => Some(head + 1),
                     };
-                    let mut sub = broker
+                    let sub = broker
                         .subscribe(SubscribeOptions {
                             last_event_id: last_id.clone(),
                             kinds: None,
                         })
                         .map_err(|e| e.to_string())?;
-                    let (first, _) = drain(&mut sub, &c.flag);
-                    if first.first().map(Delivery::kind) != Some("server.state") {
+                    c.sub = Some(sub);
+                    c.parser = Parser::new();
+                    let (first, _) = pull(c);
+                    if first.first().map(|s| s.kind.as_str()) != Some("server.state") {
                         return fail("a subscription must start with server.state".into());
                     }
                     let want_reset = match (roll, c.last) {
@@ -159,7 +231,7 @@ pub fn run(seed: u64, steps: usize) -> Result<Outcome, String> {
                         }
                         _ => None,
                     };
-                    if first.get(1).and_then(Delivery::reset_reason) != want_reset {
+                    if first.get(1).and_then(|s| s.reset) != want_reset {
                         return fail(format!(
                             "connect with {last_id:?} (tail {ring_tail}, head {head}): wanted reset {want_reset:?}, got {:?}",
                             first.get(1)
@@ -168,7 +240,6 @@ pub fn run(seed: u64, steps: usize) -> Result<Outcome, String> {
                     if last_id.is_some() {
                         out.reconnects += 1;
                     }
-                    c.sub = Some(sub);
                     let rest = &first[1 + usize::from(want_reset.is_some())..];
                     received += absorb(c, rest, &broker, history)
                         .map_err(|m| format!("step {step}: {m}"))?;
@@ -190,11 +261,10 @@ pub fn run(seed: u64, steps: usize) -> Result<Outcome, String> {
 
         // Every client a real executor would poll now, is polled.
         for c in clients.iter_mut().filter(|c| !c.stalled) {
-            let Some(sub) = c.sub.as_mut() else { continue };
-            if !c.flag.take() {
+            if c.sub.is_none() || !c.flag.take() {
                 continue;
             }
-            let (items, ended) = drain(sub, &c.flag);
+            let (items, ended) = pull(c);
             if ended {
                 return Err(format!("step {step}: subscription ended before close"));
             }
@@ -242,13 +312,13 @@ pub fn run(seed: u64, steps: usize) -> Result<Outcome, String> {
 /// stored events it got.
 fn absorb(
     c: &mut Client,
-    items: &[Delivery],
+    items: &[Seen],
     broker: &Broker,
     history: usize,
 ) -> Result<u64, String> {
     let mut stored = 0;
     for d in items {
-        if let Some(reason) = d.reset_reason() {
+        if let Some(reason) = d.reset {
             if reason != ResetReason::Lagged {
                 return Err(format!("unexpected {reason:?} reset while connected"));
             }
@@ -264,13 +334,12 @@ fn absorb(
             c.expect = None;
             continue;
         }
-        let Some(id) = d.id() else {
-            if d.kind() != "heartbeat" && d.kind() != "server.state" {
-                return Err(format!("unexpected control event {}", d.kind()));
+        let Some(seq) = d.seq else {
+            if d.kind != "heartbeat" && d.kind != "server.state" {
+                return Err(format!("unexpected control event {}", d.kind));
             }
             continue;
         };
-        let seq = id.seq();
         if c.last.is_some_and(|last| seq <= last) {
             return Err(format!("ids must increase: {seq} after {:?}", c.last));
         }
