@@ -71,8 +71,12 @@ fn pull(c: &mut Client) -> (Vec<Seen>, bool) {
     let seen = parsed
         .into_iter()
         .map(|e| Seen {
-            seq: e.id.map(|id| id.parse::<EventId>().expect("well-formed id").seq()),
-            reset: (e.event == "stream.reset").then(|| reason_of(&e.data)).flatten(),
+            seq: e
+                .id
+                .map(|id| id.parse::<EventId>().expect("well-formed id").seq()),
+            reset: (e.event == "stream.reset")
+                .then(|| reason_of(&e.data))
+                .flatten(),
             kind: e.event,
         })
         .collect();
@@ -310,12 +314,7 @@ pub fn run(seed: u64, steps: usize) -> Result<Outcome, String> {
 
 /// Checks what a client received against the model; returns how many
 /// stored events it got.
-fn absorb(
-    c: &mut Client,
-    items: &[Seen],
-    broker: &Broker,
-    history: usize,
-) -> Result<u64, String> {
+fn absorb(c: &mut Client, items: &[Seen], broker: &Broker, history: usize) -> Result<u64, String> {
     let mut stored = 0;
     for d in items {
         if let Some(reason) = d.reset {
