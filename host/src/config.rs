@@ -1,0 +1,151 @@
+//! Configuration: command-line flags, each with a `TIDINGS_*` environment
+//! equivalent.
+
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use clap::{Parser, ValueEnum};
+
+use crate::storage::StorageUrl;
+
+/// How log lines are written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum LogFormat {
+    /// Human-readable lines.
+    Human,
+    /// One JSON object per line.
+    Json,
+}
+
+fn duration(text: &str) -> Result<Duration, humantime::DurationError> {
+    humantime::parse_duration(text)
+}
+
+/// Everything the server is told at start-up.
+#[derive(Debug, Clone, Parser)]
+#[command(
+    name = "tidings",
+    version,
+    about = "A live-event hub: mutation events over Server-Sent Events, with replay.",
+    args_override_self = true
+)]
+pub struct Config {
+    /// Address to listen on.
+    #[arg(long, env = "TIDINGS_LISTEN", default_value = "127.0.0.1:8080")]
+    pub listen: SocketAddr,
+
+    /// Storage: `fs:<dir>`, `memory`, or `s3://<bucket>?endpoint=<url>&region=<r>`
+    /// (credentials from AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY).
+    #[arg(long, env = "TIDINGS_STORAGE", default_value = "fs:./data")]
+    pub storage: StorageUrl,
+
+    /// Bearer token for writes and publishing. Required unless listening on loopback.
+    #[arg(long, env = "TIDINGS_EDITOR_TOKEN", hide_env_values = true)]
+    pub editor_token: Option<String>,
+
+    /// Bearer token for the admin API; without it the admin API is disabled.
+    #[arg(long, env = "TIDINGS_ADMIN_TOKEN", hide_env_values = true)]
+    pub admin_token: Option<String>,
+
+    /// Events kept for replay.
+    #[arg(long, env = "TIDINGS_HISTORY_SIZE", default_value_t = 4096)]
+    pub history_size: usize,
+
+    /// Bytes of encoded events kept for replay.
+    #[arg(long, env = "TIDINGS_HISTORY_BYTES", default_value_t = 64 << 20)]
+    pub history_bytes: usize,
+
+    /// Time between storage probes.
+    #[arg(long, env = "TIDINGS_PROBE_INTERVAL", default_value = "5s", value_parser = duration)]
+    pub probe_interval: Duration,
+
+    /// A probe not answered within this time counts as failed.
+    #[arg(long, env = "TIDINGS_PROBE_TIMEOUT", default_value = "2s", value_parser = duration)]
+    pub probe_timeout: Duration,
+
+    /// Consecutive failed probes before the server turns degraded.
+    #[arg(long, env = "TIDINGS_FAIL_THRESHOLD", default_value_t = 3)]
+    pub fail_threshold: u32,
+
+    /// Consecutive successful probes before it turns back to normal.
+    #[arg(long, env = "TIDINGS_RECOVER_THRESHOLD", default_value_t = 2)]
+    pub recover_threshold: u32,
+
+    /// Start in read-only mode.
+    #[arg(long, env = "TIDINGS_READ_ONLY")]
+    pub read_only: bool,
+
+    /// Interval of heartbeat events on idle streams.
+    #[arg(long, env = "TIDINGS_HEARTBEAT_INTERVAL", default_value = "15s", value_parser = duration)]
+    pub heartbeat_interval: Duration,
+
+    /// Reconnection delay advertised to clients with `retry:`, in milliseconds.
+    #[arg(long, env = "TIDINGS_RETRY_MS", default_value_t = 2000)]
+    pub retry_ms: u64,
+
+    /// Most concurrent SSE clients; beyond it `/api/events` answers 503.
+    #[arg(long, env = "TIDINGS_MAX_CLIENTS", default_value_t = 10_000)]
+    pub max_clients: usize,
+
+    /// Largest request body in bytes (imports included); larger answers 413.
+    #[arg(long, env = "TIDINGS_MAX_BODY_BYTES", default_value_t = 8 << 20)]
+    pub max_body_bytes: usize,
+
+    /// Largest event data in bytes; larger answers 413.
+    #[arg(long, env = "TIDINGS_MAX_EVENT_BYTES", default_value_t = 64 << 10)]
+    pub max_event_bytes: usize,
+
+    /// Origins allowed to call the API from a browser (repeatable).
+    #[arg(
+        long = "cors-origin",
+        env = "TIDINGS_CORS_ORIGINS",
+        value_delimiter = ','
+    )]
+    pub cors_origins: Vec<String>,
+
+    /// Time allowed for a graceful shutdown.
+    #[arg(long, env = "TIDINGS_SHUTDOWN_TIMEOUT", default_value = "10s", value_parser = duration)]
+    pub shutdown_timeout: Duration,
+
+    /// Log line format.
+    #[arg(long, env = "TIDINGS_LOG_FORMAT", value_enum, default_value_t = LogFormat::Human)]
+    pub log_format: LogFormat,
+}
+
+/// Why a configuration is refused.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    /// Writes would be open to a network by accident.
+    #[error("listening on {0}, which is not loopback, needs --editor-token")]
+    OpenWrites(SocketAddr),
+    /// A hysteresis threshold of zero.
+    #[error("--fail-threshold and --recover-threshold must be at least 1")]
+    Threshold,
+    /// An empty token would match an empty header.
+    #[error("tokens must not be empty")]
+    EmptyToken,
+}
+
+impl Config {
+    /// Checks the rules clap cannot express.
+    pub fn validate(&self) -> Result<(), ConfigError> {
+        if [&self.editor_token, &self.admin_token]
+            .iter()
+            .any(|t| t.as_deref() == Some(""))
+        {
+            return Err(ConfigError::EmptyToken);
+        }
+        if self.editor_token.is_none() && !self.listen.ip().is_loopback() {
+            return Err(ConfigError::OpenWrites(self.listen));
+        }
+        if self.fail_threshold == 0 || self.recover_threshold == 0 {
+            return Err(ConfigError::Threshold);
+        }
+        Ok(())
+    }
+
+    /// The configuration for tests: memory storage, fast probes, port 0.
+    pub fn for_tests() -> Config {
+        Config::parse_from(["tidings", "--listen", "127.0.0.1:0", "--storage", "memory"])
+    }
+}

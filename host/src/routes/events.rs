@@ -1,0 +1,126 @@
+//! `GET /api/events`: the SSE stream.
+//!
+//! Sends `retry:` first, then the current `server.state`, then replay, then
+//! live events, as the core's pre-encoded frames: every frame queued at a
+//! wake-up goes out in one write. When the server shuts down the stream ends
+//! with a final `server.state` and a jittered `retry:`, so reconnects spread.
+
+use std::sync::Arc;
+
+use bytes::{Bytes, BytesMut};
+use futures::{StreamExt, stream};
+use poem::http::StatusCode;
+use poem::web::{Data, Query};
+use poem::{Body, Request, Response, handler};
+use serde::Deserialize;
+use tidings_core::{Delivery, Kind, SubscribeError, SubscribeOptions, wire};
+
+use crate::error::ApiError;
+use crate::state::AppState;
+
+/// Most frames gathered into one write.
+const MAX_FRAMES_PER_WRITE: usize = 512;
+
+/// Query parameters of the stream.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct EventsQuery {
+    /// For clients that cannot set the `Last-Event-ID` header; the header wins.
+    last_event_id: Option<String>,
+    /// Comma-separated kinds to receive (control events always come).
+    types: Option<String>,
+}
+
+fn parse_types(types: &str) -> Result<Vec<Kind>, ApiError> {
+    types
+        .split(',')
+        .map(|t| {
+            Kind::new(t.trim()).map_err(|e| ApiError::bad_request(format!("types: {t:?}: {e}")))
+        })
+        .collect()
+}
+
+/// Opens a stream.
+#[handler]
+pub async fn events(
+    req: &Request,
+    Query(query): Query<EventsQuery>,
+    state: Data<&Arc<AppState>>,
+) -> Result<Response, ApiError> {
+    let header = req
+        .headers()
+        .get("last-event-id")
+        .map(|v| String::from_utf8_lossy(v.as_bytes()).into_owned());
+    let kinds = query.types.as_deref().map(parse_types).transpose()?;
+    let options = SubscribeOptions {
+        last_event_id: header.or(query.last_event_id),
+        kinds,
+    };
+    let sub = state.hub.broker().subscribe(options).map_err(|e| match e {
+        SubscribeError::Full => {
+            ApiError::unavailable("too_many_clients", "too many streams are open", 5)
+        }
+        SubscribeError::Closed => {
+            ApiError::unavailable("shutting_down", "the server is shutting down", 5)
+        }
+    })?;
+
+    let mut first = BytesMut::new();
+    wire::encode_retry(&mut first, state.config.retry_ms);
+    let live = sub
+        .ready_chunks(MAX_FRAMES_PER_WRITE)
+        .map(|batch| coalesce(&batch));
+    let farewell = {
+        let state = Arc::clone(&state);
+        stream::once(async move { farewell(&state) })
+    };
+    let body = stream::once(async move { first.freeze() })
+        .chain(live)
+        .chain(farewell)
+        .map(Ok::<Bytes, std::io::Error>);
+
+    Ok(Response::builder()
+        .status(StatusCode::OK)
+        .content_type("text/event-stream")
+        .header("cache-control", "no-cache")
+        .header("x-accel-buffering", "no")
+        .body(Body::from_bytes_stream(body)))
+}
+
+/// One buffer for a batch of frames (no copy for a single frame).
+fn coalesce(batch: &[Delivery]) -> Bytes {
+    if let [one] = batch {
+        return one.frame().clone();
+    }
+    let len = batch.iter().map(|d| d.frame().len()).sum();
+    let mut buf = BytesMut::with_capacity(len);
+    for d in batch {
+        buf.extend_from_slice(d.frame());
+    }
+    buf.freeze()
+}
+
+/// The last frames of a stream ended by shutdown: the state clients should
+/// assume, and a retry delay spread over `[retry, 3 × retry]`.
+fn farewell(state: &AppState) -> Bytes {
+    let last = state.mode.last_transition();
+    let data = serde_json::json!({
+        "from": last.to,
+        "to": last.to,
+        "reason": "shutdown",
+        "at": state.hub.clock().now(),
+    })
+    .to_string();
+    let mut out = BytesMut::new();
+    wire::encode_event(&mut out, None, Some(tidings_core::STATE_KIND), &data)
+        .expect("constant kind encodes");
+    let mut jitter = [0u8; 2];
+    let spread = match getrandom::fill(&mut jitter) {
+        Ok(()) => {
+            u64::from(u16::from_le_bytes(jitter)) * 2 * state.config.retry_ms / u64::from(u16::MAX)
+        }
+        Err(_) => state.config.retry_ms,
+    };
+    wire::encode_retry(&mut out, state.config.retry_ms + spread);
+    out.freeze()
+}

@@ -1,0 +1,61 @@
+//! `GET /health`, `GET /ready` and `GET /metrics`.
+
+use std::sync::Arc;
+
+use poem::http::StatusCode;
+use poem::web::{Data, Json};
+use poem::{IntoResponse, Response, handler};
+use serde_json::json;
+use tidings_core::mode::Component;
+
+use crate::state::AppState;
+
+fn report(state: &AppState, status: &str) -> serde_json::Value {
+    let last = state.mode.last_transition();
+    json!({
+        "status": status,
+        "mode": last.to,
+        "mode_reason": last.reason,
+        "mode_since": last.at,
+        "sse_clients": state.hub.broker().subscribers(),
+        "storage": {
+            "backend": state.config.storage.to_string(),
+            "healthy": state.mode.health(Component::Storage),
+        },
+        "epoch": state.hub.broker().epoch().as_str(),
+        "head": state.hub.broker().head().to_string(),
+        "version": env!("CARGO_PKG_VERSION"),
+        "uptime_seconds": state.hub.clock().uptime().as_secs(),
+    })
+}
+
+/// Liveness: 200 whenever the process serves.
+#[handler]
+pub fn health(state: Data<&Arc<AppState>>) -> Json<serde_json::Value> {
+    Json(report(&state, "ok"))
+}
+
+/// Readiness: 200 while serving, 503 while shutting down.
+#[handler]
+pub fn ready(state: Data<&Arc<AppState>>) -> Response {
+    if state.lifecycle.is_stopping() {
+        let mut resp = Json(report(&state, "stopping")).into_response();
+        resp.set_status(StatusCode::SERVICE_UNAVAILABLE);
+        resp
+    } else {
+        Json(report(&state, "ready")).into_response()
+    }
+}
+
+/// Prometheus text exposition.
+#[handler]
+pub fn metrics(state: Data<&Arc<AppState>>) -> Response {
+    let body = state.metrics.render(
+        state.hub.broker().subscribers(),
+        state.hub.broker().stats(),
+        state.mode.mode(),
+    );
+    Response::builder()
+        .content_type("text/plain; version=0.0.4")
+        .body(body)
+}

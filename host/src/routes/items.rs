@@ -1,0 +1,197 @@
+//! The item API of the reference domain: items and their revisions in
+//! storage, CSV and ODS import. Every successful write publishes its event
+//! after the write is durable; a failed write publishes nothing.
+
+use std::sync::Arc;
+use std::time::SystemTime;
+
+use poem::http::StatusCode;
+use poem::web::{Data, Path};
+use poem::{Body, Request, Response, handler};
+use serde::Serialize;
+use serde_json::json;
+use tidings_core::Kind;
+
+use crate::auth::{Role, require};
+use crate::error::ApiError;
+use crate::import::{ImportError, parse_csv, parse_ods};
+use crate::items::{ItemUpdate, NewItem, NewRevision, valid_part_number};
+use crate::routes::{json_body, json_response, read_body};
+use crate::state::AppState;
+
+const ODS_MIME: &str = "application/vnd.oasis.opendocument.spreadsheet";
+
+fn checked(part_number: &str) -> Result<&str, ApiError> {
+    if valid_part_number(part_number) {
+        Ok(part_number)
+    } else {
+        Err(ApiError::bad_request(
+            "part_number must be 1 to 64 characters of [A-Za-z0-9._-]",
+        ))
+    }
+}
+
+/// Publishes the event of a durable write. The write already happened, so a
+/// broker closed by shutdown only loses the notification, which is logged.
+fn emit(state: &AppState, kind: &'static str, data: &impl Serialize) {
+    let kind = Kind::new(kind).expect("built-in kinds are valid");
+    let data = serde_json::to_string(data).expect("items serialise");
+    if let Err(e) = state.hub.publish(kind, data) {
+        tracing::warn!(error = %e, "event of a completed write not published");
+    }
+}
+
+/// `GET /api/items`
+#[handler]
+pub async fn list(state: Data<&Arc<AppState>>) -> Result<Response, ApiError> {
+    let items = state.items.list().await?;
+    Ok(json_response(StatusCode::OK, &items))
+}
+
+/// `GET /api/items/{part_number}`
+#[handler]
+pub async fn get(
+    Path(pn): Path<String>,
+    state: Data<&Arc<AppState>>,
+) -> Result<Response, ApiError> {
+    let pn = checked(&pn)?;
+    let item = state.items.get(pn).await?;
+    Ok(json_response(StatusCode::OK, &item))
+}
+
+/// `POST /api/items`
+#[handler]
+pub async fn create(
+    req: &Request,
+    body: Body,
+    state: Data<&Arc<AppState>>,
+) -> Result<Response, ApiError> {
+    require(req, Role::Editor, state.config.editor_token.as_deref())?;
+    let input: NewItem = json_body(body, state.config.max_body_bytes).await?;
+    input
+        .validate()
+        .map_err(|e| ApiError::bad_request(e.to_string()))?;
+    let _write = state.begin_write(true)?;
+    let item = state.items.create(input, SystemTime::now()).await?;
+    emit(&state, "item.created", &item);
+    Ok(json_response(StatusCode::CREATED, &item))
+}
+
+/// `PUT /api/items/{part_number}`
+#[handler]
+pub async fn update(
+    req: &Request,
+    Path(pn): Path<String>,
+    body: Body,
+    state: Data<&Arc<AppState>>,
+) -> Result<Response, ApiError> {
+    require(req, Role::Editor, state.config.editor_token.as_deref())?;
+    let pn = checked(&pn)?;
+    let input: ItemUpdate = json_body(body, state.config.max_body_bytes).await?;
+    input
+        .validate()
+        .map_err(|e| ApiError::bad_request(e.to_string()))?;
+    let _write = state.begin_write(true)?;
+    let item = state.items.update(pn, input, SystemTime::now()).await?;
+    emit(&state, "item.updated", &item);
+    Ok(json_response(StatusCode::OK, &item))
+}
+
+/// `DELETE /api/items/{part_number}`
+#[handler]
+pub async fn delete(
+    req: &Request,
+    Path(pn): Path<String>,
+    state: Data<&Arc<AppState>>,
+) -> Result<Response, ApiError> {
+    require(req, Role::Editor, state.config.editor_token.as_deref())?;
+    let pn = checked(&pn)?;
+    let _write = state.begin_write(true)?;
+    let item = state.items.delete(pn).await?;
+    emit(&state, "item.deleted", &item);
+    Ok(Response::builder().status(StatusCode::NO_CONTENT).finish())
+}
+
+/// `GET /api/items/{part_number}/revisions`
+#[handler]
+pub async fn revisions(
+    Path(pn): Path<String>,
+    state: Data<&Arc<AppState>>,
+) -> Result<Response, ApiError> {
+    let pn = checked(&pn)?;
+    let revisions = state.items.list_revisions(pn).await?;
+    Ok(json_response(StatusCode::OK, &revisions))
+}
+
+/// `POST /api/items/{part_number}/revisions`
+#[handler]
+pub async fn add_revision(
+    req: &Request,
+    Path(pn): Path<String>,
+    body: Body,
+    state: Data<&Arc<AppState>>,
+) -> Result<Response, ApiError> {
+    require(req, Role::Editor, state.config.editor_token.as_deref())?;
+    let pn = checked(&pn)?;
+    let input: NewRevision = json_body(body, state.config.max_body_bytes).await?;
+    input
+        .validate()
+        .map_err(|e| ApiError::bad_request(e.to_string()))?;
+    let _write = state.begin_write(true)?;
+    let (revision, _item) = state
+        .items
+        .add_revision(pn, input, SystemTime::now())
+        .await?;
+    emit(&state, "revision.created", &revision);
+    Ok(json_response(StatusCode::CREATED, &revision))
+}
+
+/// `POST /api/items/import`: CSV (`text/csv`) or ODS, all or nothing.
+#[handler]
+pub async fn import(
+    req: &Request,
+    body: Body,
+    state: Data<&Arc<AppState>>,
+) -> Result<Response, ApiError> {
+    require(req, Role::Editor, state.config.editor_token.as_deref())?;
+    let content_type = req
+        .content_type()
+        .unwrap_or("")
+        .split(';')
+        .next()
+        .unwrap_or("")
+        .trim()
+        .to_ascii_lowercase();
+    let bytes = read_body(body, state.config.max_body_bytes).await?;
+    let rows = match content_type.as_str() {
+        "text/csv" => parse_csv(&bytes),
+        ODS_MIME => parse_ods(&bytes),
+        _ => {
+            return Err(ApiError::new(
+                StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                "unsupported_media_type",
+                format!("import takes text/csv or {ODS_MIME}"),
+            ));
+        }
+    }
+    .map_err(|e| match e {
+        ImportError::Row { row, message } => ApiError::new(
+            StatusCode::BAD_REQUEST,
+            "bad_row",
+            format!("row {row}: {message}"),
+        ),
+        other => ApiError::bad_request(other.to_string()),
+    })?;
+    let _write = state.begin_write(true)?;
+    let outcome = state.items.import(rows, SystemTime::now()).await?;
+    for item in &outcome.created {
+        emit(&state, "item.created", item);
+    }
+    for item in &outcome.updated {
+        emit(&state, "item.updated", item);
+    }
+    Ok(json_response(
+        StatusCode::CREATED,
+        &json!({ "created": outcome.created.len(), "updated": outcome.updated.len() }),
+    ))
+}

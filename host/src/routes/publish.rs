@@ -1,0 +1,63 @@
+//! `POST /api/publish`: events from external publishers.
+
+use std::sync::Arc;
+
+use poem::http::StatusCode;
+use poem::web::Data;
+use poem::{Body, Request, Response, handler};
+use serde::Deserialize;
+use serde_json::json;
+use tidings_core::Kind;
+
+use crate::auth::{Role, require};
+use crate::error::ApiError;
+use crate::routes::{json_body, json_response};
+use crate::state::AppState;
+
+/// The body of a publish request.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct PublishRequest {
+    #[serde(rename = "type")]
+    kind: String,
+    data: serde_json::Value,
+}
+
+/// Kinds only the server emits: a publisher must not impersonate them.
+fn reserved(kind: &str) -> bool {
+    kind == "heartbeat" || kind.starts_with("server.") || kind.starts_with("stream.")
+}
+
+/// Publishes one event; answers `202 {"id": "<event id>"}`.
+#[handler]
+pub async fn publish(
+    req: &Request,
+    body: Body,
+    state: Data<&Arc<AppState>>,
+) -> Result<Response, ApiError> {
+    require(req, Role::Editor, state.config.editor_token.as_deref())?;
+    let input: PublishRequest = json_body(body, state.config.max_body_bytes).await?;
+    let kind = Kind::new(&input.kind).map_err(|e| ApiError::bad_request(format!("type: {e}")))?;
+    if reserved(kind.as_str()) {
+        return Err(ApiError::bad_request(format!(
+            "type {kind} is reserved for the server"
+        )));
+    }
+    let data = input.data.to_string();
+    if data.len() > state.config.max_event_bytes {
+        return Err(ApiError::too_large(format!(
+            "event data is {} bytes; the limit is {}",
+            data.len(),
+            state.config.max_event_bytes
+        )));
+    }
+    let _write = state.begin_write(false)?;
+    let stored = state
+        .hub
+        .publish(kind, data)
+        .map_err(|_| ApiError::unavailable("shutting_down", "the server is shutting down", 5))?;
+    Ok(json_response(
+        StatusCode::ACCEPTED,
+        &json!({ "id": stored.id().to_string() }),
+    ))
+}

@@ -1,0 +1,49 @@
+//! What every handler shares.
+
+use std::sync::Arc;
+
+use crate::config::Config;
+use crate::error::ApiError;
+use crate::hub::Hub;
+use crate::items::Items;
+use crate::lifecycle::{Lifecycle, WriteGuard};
+use crate::metrics::Metrics;
+use crate::mode_driver::ModeControl;
+
+/// Seconds clients are told to wait before retrying a refused write.
+const RETRY_AFTER_SECS: u64 = 5;
+
+/// The server's shared state.
+#[derive(Debug)]
+pub struct AppState {
+    /// The configuration it started with.
+    pub config: Config,
+    /// The broker and its clock.
+    pub hub: Hub,
+    /// The mode machine.
+    pub mode: Arc<ModeControl>,
+    /// Items and revisions in storage.
+    pub items: Items,
+    /// Request and probe measurements.
+    pub metrics: Arc<Metrics>,
+    /// Readiness and in-flight writes.
+    pub lifecycle: Arc<Lifecycle>,
+}
+
+impl AppState {
+    /// Admits one write, or answers 503 with `Retry-After` when shutting
+    /// down, read-only, or degraded and the write needs storage.
+    pub fn begin_write(&self, needs_storage: bool) -> Result<WriteGuard, ApiError> {
+        let mode = self.mode.mode();
+        if mode.refuses_all_writes() || (needs_storage && mode.refuses_storage_writes()) {
+            return Err(ApiError::refused_by_mode(mode, RETRY_AFTER_SECS));
+        }
+        self.lifecycle.begin_write().ok_or_else(|| {
+            ApiError::unavailable(
+                "shutting_down",
+                "the server is shutting down",
+                RETRY_AFTER_SECS,
+            )
+        })
+    }
+}

@@ -1,0 +1,21 @@
+//! The harness of Tidings' end-to-end tests: it starts the real `tidings`
+//! binary (and real services such as `s3s-fs`) on free loopback ports and
+//! talks to them over real sockets, parsing streams with the core's SSE
+//! parser.
+#![warn(missing_docs, missing_debug_implementations)]
+
+mod s3;
+mod server;
+mod sse;
+
+pub use s3::S3sFs;
+pub use server::{ADMIN_TOKEN, EDITOR_TOKEN, Tidings, free_port, hung_listener};
+pub use sse::{SseClient, SseEvent};
+
+/// An HTTP client for the API calls of a test.
+pub fn http() -> reqwest::Client {
+    reqwest::Client::builder()
+        .timeout(std::time::Duration::from_secs(20))
+        .build()
+        .expect("client builds")
+}

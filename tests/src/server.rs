@@ -1,0 +1,212 @@
+//! Starting and stopping the real `tidings` binary.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::process::Stdio;
+use std::time::{Duration, Instant};
+
+use tokio::net::TcpListener;
+use tokio::process::{Child, Command};
+
+/// The editor token every test server is started with.
+pub const EDITOR_TOKEN: &str = "editor-secret";
+/// The admin token every test server is started with.
+pub const ADMIN_TOKEN: &str = "admin-secret";
+
+/// The `tidings` binary: `TIDINGS_BIN`, or the one cargo built next to the
+/// running test (`target/<profile>/tidings`).
+pub fn tidings_bin() -> PathBuf {
+    if let Ok(path) = std::env::var("TIDINGS_BIN") {
+        return path.into();
+    }
+    let exe = std::env::current_exe().expect("test binary path");
+    // target/<profile>/deps/<test> → target/<profile>/tidings
+    let bin = exe
+        .parent()
+        .and_then(|deps| deps.parent())
+        .expect("target dir")
+        .join("tidings");
+    assert!(
+        bin.exists(),
+        "{} missing: run `cargo build -p tidings-host` first",
+        bin.display()
+    );
+    bin
+}
+
+/// A free loopback port (bound, then released for the child to take).
+pub async fn free_port() -> u16 {
+    let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    listener.local_addr().expect("addr").port()
+}
+
+/// A TCP listener that accepts connections and never answers: a hung store.
+pub async fn hung_listener() -> (SocketAddr, tokio::task::JoinHandle<()>) {
+    let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    let addr = listener.local_addr().expect("addr");
+    let task = tokio::spawn(async move {
+        let mut held = Vec::new();
+        while let Ok((socket, _)) = listener.accept().await {
+            held.push(socket);
+        }
+    });
+    (addr, task)
+}
+
+/// A running `tidings` process, killed when dropped.
+#[derive(Debug)]
+pub struct Tidings {
+    child: Child,
+    /// Where it listens.
+    pub addr: SocketAddr,
+    args: Vec<String>,
+    env: Vec<(String, String)>,
+}
+
+impl Tidings {
+    /// Starts `tidings` with memory storage, the test tokens and `args`
+    /// (later flags win), and waits until `/ready` answers 200.
+    pub async fn start(args: &[&str]) -> Tidings {
+        Tidings::start_env(args, &[]).await
+    }
+
+    /// As [`start`](Self::start), with extra environment variables.
+    pub async fn start_env(args: &[&str], env: &[(&str, &str)]) -> Tidings {
+        let mut all: Vec<String> = [
+            "--storage",
+            "memory",
+            "--editor-token",
+            EDITOR_TOKEN,
+            "--admin-token",
+            ADMIN_TOKEN,
+        ]
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
+        all.extend(args.iter().map(|s| s.to_string()));
+        let env = env
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        Tidings::start_with(all, env).await
+    }
+
+    async fn start_with(args: Vec<String>, env: Vec<(String, String)>) -> Tidings {
+        let port = free_port().await;
+        let addr: SocketAddr = format!("127.0.0.1:{port}").parse().expect("addr");
+        let child = Command::new(tidings_bin())
+            .arg("--listen")
+            .arg(addr.to_string())
+            .args(&args)
+            .env(
+                "RUST_LOG",
+                std::env::var("TIDINGS_TEST_LOG").unwrap_or_else(|_| "warn".into()),
+            )
+            .envs(env.iter().map(|(k, v)| (k, v)))
+            .stdin(Stdio::null())
+            .kill_on_drop(true)
+            .spawn()
+            .expect("tidings starts");
+        let server = Tidings {
+            child,
+            addr,
+            args,
+            env,
+        };
+        server.wait_ready().await;
+        server
+    }
+
+    /// Stops this process (SIGKILL) and starts a new one with the same flags
+    /// on a new port.
+    pub async fn restart(mut self) -> Tidings {
+        let _ = self.child.kill().await;
+        Tidings::start_with(
+            std::mem::take(&mut self.args),
+            std::mem::take(&mut self.env),
+        )
+        .await
+    }
+
+    async fn wait_ready(&self) {
+        let client = crate::http();
+        let deadline = Instant::now() + Duration::from_secs(20);
+        loop {
+            if let Ok(resp) = client.get(self.url("/ready")).send().await
+                && resp.status().is_success()
+            {
+                return;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "tidings did not become ready on {}",
+                self.addr
+            );
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    }
+
+    /// `http://<addr><path>`.
+    pub fn url(&self, path: &str) -> String {
+        format!("http://{}{path}", self.addr)
+    }
+
+    /// The process id.
+    pub fn pid(&self) -> u32 {
+        self.child.id().expect("running")
+    }
+
+    /// Sends `signal` (e.g. `"USR1"`, `"TERM"`) to the process.
+    pub fn signal(&self, signal: &str) {
+        let status = std::process::Command::new("kill")
+            .arg(format!("-{signal}"))
+            .arg(self.pid().to_string())
+            .status()
+            .expect("kill runs");
+        assert!(status.success(), "kill -{signal} failed");
+    }
+
+    /// Waits at most `timeout` for the process to exit.
+    pub async fn wait_exit(&mut self, timeout: Duration) -> Option<std::process::ExitStatus> {
+        tokio::time::timeout(timeout, self.child.wait())
+            .await
+            .ok()
+            .map(|r| r.expect("wait"))
+    }
+
+    /// GET `path` and parse the JSON body.
+    pub async fn get_json(&self, path: &str) -> (u16, serde_json::Value) {
+        let resp = crate::http()
+            .get(self.url(path))
+            .send()
+            .await
+            .expect("request");
+        let status = resp.status().as_u16();
+        (status, resp.json().await.unwrap_or(serde_json::Value::Null))
+    }
+
+    /// POST `/api/publish` with the editor token; returns status and body.
+    pub async fn publish(&self, kind: &str, data: serde_json::Value) -> (u16, serde_json::Value) {
+        let resp = crate::http()
+            .post(self.url("/api/publish"))
+            .bearer_auth(EDITOR_TOKEN)
+            .json(&serde_json::json!({ "type": kind, "data": data }))
+            .send()
+            .await
+            .expect("request");
+        let status = resp.status().as_u16();
+        (status, resp.json().await.unwrap_or(serde_json::Value::Null))
+    }
+
+    /// Waits until `/health` reports `mode`, at most `timeout`.
+    pub async fn wait_mode(&self, mode: &str, timeout: Duration) -> bool {
+        let deadline = Instant::now() + timeout;
+        while Instant::now() < deadline {
+            if self.get_json("/health").await.1["mode"] == mode {
+                return true;
+            }
+            tokio::time::sleep(Duration::from_millis(25)).await;
+        }
+        false
+    }
+}

@@ -1,0 +1,117 @@
+//! An SSE client over a real socket, parsing with the core's parser.
+
+use std::collections::VecDeque;
+use std::time::Duration;
+
+use futures::StreamExt;
+use futures::stream::BoxStream;
+use tidings_core::wire::{ParsedEvent, Parser};
+
+/// One event as a client saw it.
+pub type SseEvent = ParsedEvent;
+
+/// A streaming `GET /api/events`.
+pub struct SseClient {
+    body: BoxStream<'static, reqwest::Result<bytes::Bytes>>,
+    parser: Parser,
+    queued: VecDeque<SseEvent>,
+    /// The response status.
+    pub status: u16,
+    /// The response headers.
+    pub headers: reqwest::header::HeaderMap,
+    ended: bool,
+}
+
+impl std::fmt::Debug for SseClient {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SseClient")
+            .field("status", &self.status)
+            .field("ended", &self.ended)
+            .finish()
+    }
+}
+
+impl SseClient {
+    /// Opens `url` (a full URL, query included) with an optional
+    /// `Last-Event-ID` header.
+    pub async fn connect(url: &str, last_event_id: Option<&str>) -> SseClient {
+        let client = reqwest::Client::new();
+        let mut req = client.get(url).header("accept", "text/event-stream");
+        if let Some(id) = last_event_id {
+            req = req.header("last-event-id", id);
+        }
+        let resp = req.send().await.expect("stream request");
+        SseClient {
+            status: resp.status().as_u16(),
+            headers: resp.headers().clone(),
+            body: resp.bytes_stream().boxed(),
+            parser: Parser::new(),
+            queued: VecDeque::new(),
+            ended: false,
+        }
+    }
+
+    /// The next event within `timeout`; `None` on timeout or end of stream.
+    pub async fn next(&mut self, timeout: Duration) -> Option<SseEvent> {
+        let deadline = tokio::time::Instant::now() + timeout;
+        loop {
+            if let Some(ev) = self.queued.pop_front() {
+                return Some(ev);
+            }
+            if self.ended {
+                return None;
+            }
+            match tokio::time::timeout_at(deadline, self.body.next()).await {
+                Err(_) => return None,
+                Ok(Some(Ok(chunk))) => {
+                    let mut out = Vec::new();
+                    self.parser.feed(&chunk, &mut out).expect("valid SSE");
+                    self.queued.extend(out);
+                }
+                Ok(Some(Err(_))) | Ok(None) => self.ended = true,
+            }
+        }
+    }
+
+    /// The next event that is not a heartbeat.
+    pub async fn next_non_heartbeat(&mut self, timeout: Duration) -> Option<SseEvent> {
+        loop {
+            let ev = self.next(timeout).await?;
+            if ev.event != "heartbeat" {
+                return Some(ev);
+            }
+        }
+    }
+
+    /// Collects events until `n` stored events (with ids) arrived or
+    /// `timeout` passed; control events are returned too.
+    pub async fn collect_ids(&mut self, n: usize, timeout: Duration) -> Vec<SseEvent> {
+        let deadline = tokio::time::Instant::now() + timeout;
+        let mut out = Vec::new();
+        let mut with_id = 0;
+        while with_id < n {
+            let left = deadline.saturating_duration_since(tokio::time::Instant::now());
+            let Some(ev) = self.next(left).await else {
+                break;
+            };
+            with_id += usize::from(ev.id.is_some());
+            out.push(ev);
+        }
+        out
+    }
+
+    /// The `retry:` value the server sent.
+    pub fn retry(&self) -> Option<u64> {
+        self.parser.retry()
+    }
+
+    /// The last id seen, as a browser would send it on reconnect.
+    pub fn last_event_id(&self) -> &str {
+        self.parser.last_event_id()
+    }
+
+    /// Whether the server ended the stream.
+    pub fn ended(&self) -> bool {
+        self.ended
+    }
+}
