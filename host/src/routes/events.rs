@@ -13,13 +13,10 @@ use poem::http::StatusCode;
 use poem::web::{Data, Query};
 use poem::{Body, Request, Response, handler};
 use serde::Deserialize;
-use tidings_core::{Delivery, Kind, SubscribeError, SubscribeOptions, wire};
+use tidings_core::{Kind, SubscribeError, SubscribeOptions, wire};
 
 use crate::error::ApiError;
 use crate::state::AppState;
-
-/// Most frames gathered into one write.
-const MAX_FRAMES_PER_WRITE: usize = 512;
 
 /// Query parameters of the stream.
 #[derive(Debug, Deserialize)]
@@ -67,9 +64,14 @@ pub async fn events(
 
     let mut first = BytesMut::new();
     wire::encode_retry(&mut first, state.config.retry_ms);
-    let live = sub
-        .ready_chunks(MAX_FRAMES_PER_WRITE)
-        .map(|batch| coalesce(&batch));
+    let mut sub = sub;
+    let mut buf = BytesMut::new();
+    // Every frame ready at a wake-up, copied from the ring into one buffer:
+    // one write per wake-up, whatever the number of events.
+    let live = stream::poll_fn(move |cx| {
+        sub.poll_frames(cx, &mut buf)
+            .map(|batch| batch.map(|_| buf.split().freeze()))
+    });
     let farewell = {
         let state = Arc::clone(&state);
         stream::once(async move { farewell(&state) })
@@ -85,19 +87,6 @@ pub async fn events(
         .header("cache-control", "no-cache")
         .header("x-accel-buffering", "no")
         .body(Body::from_bytes_stream(body)))
-}
-
-/// One buffer for a batch of frames (no copy for a single frame).
-fn coalesce(batch: &[Delivery]) -> Bytes {
-    if let [one] = batch {
-        return one.frame().clone();
-    }
-    let len = batch.iter().map(|d| d.frame().len()).sum();
-    let mut buf = BytesMut::with_capacity(len);
-    for d in batch {
-        buf.extend_from_slice(d.frame());
-    }
-    buf.freeze()
 }
 
 /// The last frames of a stream ended by shutdown: the state clients should
