@@ -125,7 +125,8 @@ impl Server {
             .at("/api/admin/read-only", put(routes::admin::read_only))
             .at("/health", get(routes::health::health))
             .at("/ready", get(routes::health::ready))
-            .at("/metrics", get(routes::health::metrics));
+            .at("/metrics", get(routes::health::metrics))
+            .at("/api/openapi.json", get(routes::health::openapi));
         api.with_if(cors.is_some(), cors.unwrap_or_default())
             .data(state)
             .catch_all_error(|err| async move { error::from_poem(err) })

@@ -163,6 +163,7 @@ pub fn route_label(path: &str) -> &'static str {
         ["", "health"] => "/health",
         ["", "ready"] => "/ready",
         ["", "metrics"] => "/metrics",
+        ["", "api", "openapi.json"] => "/api/openapi.json",
         _ => "other",
     }
 }

@@ -1,4 +1,4 @@
-//! `GET /health`, `GET /ready` and `GET /metrics`.
+//! `GET /health`, `GET /ready`, `GET /metrics` and `GET /api/openapi.json`.
 
 use std::sync::Arc;
 
@@ -58,4 +58,16 @@ pub fn metrics(state: Data<&Arc<AppState>>) -> Response {
     Response::builder()
         .content_type("text/plain; version=0.0.4")
         .body(body)
+}
+
+/// The OpenAPI description of the JSON API, kept true by a test that drives
+/// every operation it lists.
+pub const OPENAPI: &str = include_str!("../../api/openapi.json");
+
+/// Serves [`OPENAPI`].
+#[handler]
+pub fn openapi() -> Response {
+    Response::builder()
+        .content_type("application/json")
+        .body(OPENAPI)
 }
