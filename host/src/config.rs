@@ -107,6 +107,10 @@ pub struct Config {
     #[arg(long, env = "TIDINGS_SHUTDOWN_TIMEOUT", default_value = "10s", value_parser = duration)]
     pub shutdown_timeout: Duration,
 
+    /// Folder of the browser demo, served at `/` (built by `scripts/run`).
+    #[arg(long, env = "TIDINGS_WEB_DIR", default_value = "web-demo")]
+    pub web_dir: std::path::PathBuf,
+
     /// Log line format.
     #[arg(long, env = "TIDINGS_LOG_FORMAT", value_enum, default_value_t = LogFormat::Human)]
     pub log_format: LogFormat,

@@ -28,6 +28,7 @@ pub mod telemetry;
 use std::sync::Arc;
 
 use poem::endpoint::BoxEndpoint;
+use poem::endpoint::StaticFilesEndpoint;
 use poem::listener::{Acceptor, TcpAcceptor};
 use poem::middleware::Cors;
 use poem::{Endpoint, EndpointExt, IntoResponse, Route, get, post, put};
@@ -126,7 +127,11 @@ impl Server {
             .at("/health", get(routes::health::health))
             .at("/ready", get(routes::health::ready))
             .at("/metrics", get(routes::health::metrics))
-            .at("/api/openapi.json", get(routes::health::openapi));
+            .at("/api/openapi.json", get(routes::health::openapi))
+            .nest(
+                "/",
+                StaticFilesEndpoint::new(&state.config.web_dir).index_file("index.html"),
+            );
         api.with_if(cors.is_some(), cors.unwrap_or_default())
             .data(state)
             .catch_all_error(|err| async move { error::from_poem(err) })

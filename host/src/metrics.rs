@@ -164,6 +164,6 @@ pub fn route_label(path: &str) -> &'static str {
         ["", "ready"] => "/ready",
         ["", "metrics"] => "/metrics",
         ["", "api", "openapi.json"] => "/api/openapi.json",
-        _ => "other",
+        _ => "static",
     }
 }
