@@ -63,6 +63,11 @@ pub struct Config {
     #[arg(long, env = "TIDINGS_PROBE_TIMEOUT", default_value = "2s", value_parser = duration)]
     pub probe_timeout: Duration,
 
+    /// Bound on every storage operation of a request; beyond it the request
+    /// fails with 503 instead of hanging on a stalled store.
+    #[arg(long, env = "TIDINGS_STORAGE_TIMEOUT", default_value = "10s", value_parser = duration)]
+    pub storage_timeout: Duration,
+
     /// Consecutive failed probes before the server turns degraded.
     #[arg(long, env = "TIDINGS_FAIL_THRESHOLD", default_value_t = 3)]
     pub fail_threshold: u32,

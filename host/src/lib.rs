@@ -71,7 +71,7 @@ pub struct Server {
 /// Builds the server's state from `config` (no socket, no tasks yet).
 pub fn build(config: Config) -> Result<Server, StartError> {
     config.validate()?;
-    let store = Store::open(&config.storage)?;
+    let store = Store::open(&config.storage)?.with_timeout(config.storage_timeout);
     let clock = Clock::new();
     let broker_config = BrokerConfig {
         history_size: config.history_size,

@@ -323,6 +323,19 @@ impl Store {
         Ok(Store { op })
     }
 
+    /// Bounds every operation on the backend by `timeout` (and every read or
+    /// write chunk too), so a store that accepts connections and never
+    /// answers fails the request instead of holding it, and the write lock,
+    /// forever.
+    pub fn with_timeout(self, timeout: std::time::Duration) -> Store {
+        let layer = opendal::layers::TimeoutLayer::new()
+            .with_timeout(timeout)
+            .with_io_timeout(timeout);
+        Store {
+            op: self.op.layer(layer),
+        }
+    }
+
     /// Checks that the backend answers by listing its root.
     ///
     /// This has no timeout of its own: a hung store hangs this call, so the

@@ -18,7 +18,10 @@ async fn listed_origin_is_granted_others_are_not() {
         .request(Method::OPTIONS, "/api/items")
         .header("origin", "https://app.example")
         .header("access-control-request-method", "POST")
-        .header("access-control-request-headers", "authorization, content-type")
+        .header(
+            "access-control-request-headers",
+            "authorization, content-type",
+        )
         .send()
         .await;
     preflight.assert_status_is_ok();
@@ -30,16 +33,35 @@ async fn listed_origin_is_granted_others_are_not() {
         .header("access-control-request-method", "POST")
         .send()
         .await;
-    assert!(other.0.headers().get("access-control-allow-origin").is_none());
+    assert!(
+        other
+            .0
+            .headers()
+            .get("access-control-allow-origin")
+            .is_none()
+    );
 
-    let get = cli.get("/health").header("origin", "https://app.example").send().await;
+    let get = cli
+        .get("/health")
+        .header("origin", "https://app.example")
+        .send()
+        .await;
     get.assert_header("access-control-allow-origin", "https://app.example");
 }
 
 #[tokio::test]
 async fn without_the_flag_no_cors_headers() {
     let cli = client(&[]);
-    let resp = cli.get("/health").header("origin", "https://app.example").send().await;
+    let resp = cli
+        .get("/health")
+        .header("origin", "https://app.example")
+        .send()
+        .await;
     resp.assert_status(StatusCode::OK);
-    assert!(resp.0.headers().get("access-control-allow-origin").is_none());
+    assert!(
+        resp.0
+            .headers()
+            .get("access-control-allow-origin")
+            .is_none()
+    );
 }
