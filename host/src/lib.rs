@@ -10,6 +10,7 @@
 #![forbid(unsafe_code)]
 #![warn(missing_docs, missing_debug_implementations)]
 
+pub mod accept;
 pub mod auth;
 pub mod clock;
 pub mod config;
@@ -20,6 +21,7 @@ pub mod items;
 pub mod lifecycle;
 pub mod metrics;
 pub mod mode_driver;
+pub mod raw_sse;
 pub mod routes;
 pub mod state;
 pub mod storage;
@@ -29,7 +31,6 @@ use std::sync::Arc;
 
 use poem::endpoint::BoxEndpoint;
 use poem::endpoint::StaticFilesEndpoint;
-use poem::listener::{Acceptor, TcpAcceptor};
 use poem::middleware::Cors;
 use poem::{Endpoint, EndpointExt, IntoResponse, Route, get, post, put};
 use tidings_core::BrokerConfig;
@@ -128,6 +129,9 @@ impl Server {
             .at("/ready", get(routes::health::ready))
             .at("/metrics", get(routes::health::metrics))
             .at("/api/openapi.json", get(routes::health::openapi))
+            // Unknown API paths are 404 for every method; only the rest
+            // falls through to the demo's static files (GET only).
+            .at("/api/*rest", routes::not_found)
             .nest(
                 "/",
                 StaticFilesEndpoint::new(&state.config.web_dir).index_file("index.html"),
@@ -163,44 +167,36 @@ impl Server {
             st.config.probe_interval,
             st.config.probe_timeout,
         ));
+        // Registered before the first request is served, so an early SIGUSR1
+        // never meets the default action (which would end the process).
         #[cfg(unix)]
-        tokio::spawn(mode_driver::run_sigusr1(st.mode.clone()));
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::user_defined1()) {
+            Ok(usr1) => {
+                tokio::spawn(mode_driver::run_sigusr1(st.mode.clone(), usr1));
+            }
+            Err(e) => tracing::error!(error = %e, "cannot listen for SIGUSR1"),
+        }
     }
 
-    /// Serves on `acceptor` until `signal` resolves, then shuts down
-    /// gracefully within the configured deadline.
-    pub async fn run<A: Acceptor + 'static>(
+    /// Serves on `listener` until `signal` resolves, then shuts down
+    /// gracefully within the configured deadline (see [`accept`]).
+    pub async fn run(
         self,
-        acceptor: A,
+        listener: tokio::net::TcpListener,
         signal: impl Future<Output = ()> + Send + 'static,
     ) -> std::io::Result<()> {
         self.spawn_tasks();
-        let endpoint = self.endpoint();
-        let state = self.state.clone();
-        let deadline = state.config.shutdown_timeout;
-        let stop = async move {
-            signal.await;
-            tracing::info!("shutting down");
-            if !state.lifecycle.stop(deadline / 2).await {
-                tracing::warn!("writes still running at the shutdown deadline");
-            }
-            // Streams deliver what was stored, then end with their farewell.
-            state.hub.close();
-        };
-        poem::Server::new_with_acceptor(acceptor)
-            .run_with_graceful_shutdown(endpoint, stop, Some(deadline / 2))
-            .await
+        accept::serve(listener, self.endpoint(), self.state.clone(), signal).await
     }
 }
 
 /// Binds `config.listen` and serves until SIGTERM or SIGINT.
 pub async fn serve(config: Config) -> Result<(), StartError> {
     let server = build(config)?;
-    let acceptor =
-        TcpAcceptor::from_tokio(tokio::net::TcpListener::bind(server.state.config.listen).await?)?;
-    let local = acceptor.local_addr();
-    tracing::info!(addr = ?local, storage = %server.state.config.storage, epoch = %server.state.hub.broker().epoch(), "listening");
-    server.run(acceptor, shutdown_signal()).await?;
+    let listener = tokio::net::TcpListener::bind(server.state.config.listen).await?;
+    let local = listener.local_addr()?;
+    tracing::info!(addr = %local, storage = %server.state.config.storage, epoch = %server.state.hub.broker().epoch(), "listening");
+    server.run(listener, shutdown_signal()).await?;
     Ok(())
 }
 

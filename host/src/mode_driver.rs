@@ -111,15 +111,7 @@ pub async fn run_probes(
 
 /// Toggles read-only on every SIGUSR1.
 #[cfg(unix)]
-pub async fn run_sigusr1(mode: Arc<ModeControl>) {
-    use tokio::signal::unix::{SignalKind, signal};
-    let mut usr1 = match signal(SignalKind::user_defined1()) {
-        Ok(s) => s,
-        Err(e) => {
-            tracing::error!(error = %e, "cannot listen for SIGUSR1");
-            return;
-        }
-    };
+pub async fn run_sigusr1(mode: Arc<ModeControl>, mut usr1: tokio::signal::unix::Signal) {
     while usr1.recv().await.is_some() {
         let now = mode.operator(OperatorInput::Toggle);
         tracing::info!(mode = %now, "SIGUSR1: read-only toggled");

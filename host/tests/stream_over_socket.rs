@@ -4,7 +4,6 @@
 
 use std::time::Duration;
 
-use poem::listener::{Acceptor, TcpAcceptor};
 use tidings_core::wire::{ParsedEvent, Parser};
 use tidings_host::{Config, build};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -15,6 +14,7 @@ struct RawStream {
     socket: TcpStream,
     pending: Vec<u8>,
     headers_done: bool,
+    chunked: bool,
     parser: Parser,
 }
 
@@ -29,6 +29,7 @@ impl RawStream {
             socket,
             pending: Vec::new(),
             headers_done: false,
+            chunked: false,
             parser: Parser::new(),
         }
     }
@@ -55,8 +56,14 @@ impl RawStream {
                 assert!(head.contains("content-type: text/event-stream"), "{head}");
                 assert!(head.contains("cache-control: no-cache"), "{head}");
                 assert!(head.contains("x-accel-buffering: no"), "{head}");
+                self.chunked = head.contains("transfer-encoding: chunked");
                 self.pending.drain(..end + 4);
                 self.headers_done = true;
+            }
+            if !self.chunked {
+                let body: Vec<u8> = self.pending.drain(..).collect();
+                self.parser.feed(&body, &mut out).unwrap();
+                continue;
             }
             // Chunked transfer encoding: take whole chunks only.
             let mut body = Vec::new();
@@ -83,12 +90,10 @@ impl RawStream {
 async fn stream_then_farewell_on_shutdown() {
     let server = build(Config::for_tests()).unwrap();
     let state = server.state.clone();
-    let acceptor =
-        TcpAcceptor::from_tokio(tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap())
-            .unwrap();
-    let addr = acceptor.local_addr()[0].as_socket_addr().copied().unwrap();
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
     let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
-    let running = tokio::spawn(server.run(acceptor, async move {
+    let running = tokio::spawn(server.run(listener, async move {
         let _ = stop_rx.await;
     }));
 

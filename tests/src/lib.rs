@@ -9,7 +9,7 @@ mod server;
 mod sse;
 
 pub use s3::S3sFs;
-pub use server::{ADMIN_TOKEN, EDITOR_TOKEN, Tidings, free_port, hung_listener};
+pub use server::{ADMIN_TOKEN, EDITOR_TOKEN, Tidings, free_port, hung_listener, seq_of};
 pub use sse::{SseClient, SseEvent};
 
 /// An HTTP client for the API calls of a test.

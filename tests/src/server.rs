@@ -210,3 +210,28 @@ impl Tidings {
         false
     }
 }
+
+impl Tidings {
+    /// `GET /api/items`, asserting 200: the stored items as JSON.
+    pub async fn items(&self) -> serde_json::Value {
+        let (status, body) = self.get_json("/api/items").await;
+        assert_eq!(status, 200, "GET /api/items: {body}");
+        body
+    }
+
+    /// The id of the newest stored event, as `/health` reports it.
+    pub async fn head(&self) -> String {
+        let (_, body) = self.get_json("/health").await;
+        body["head"]
+            .as_str()
+            .unwrap_or_else(|| panic!("/health has no head: {body}"))
+            .to_string()
+    }
+}
+
+/// The sequence number of an event id `<epoch>-<seq>`.
+pub fn seq_of(id: &str) -> u64 {
+    id.rsplit_once('-')
+        .and_then(|(_, seq)| seq.parse().ok())
+        .unwrap_or_else(|| panic!("not an event id: {id:?}"))
+}

@@ -115,3 +115,18 @@ impl SseClient {
         self.ended
     }
 }
+
+impl SseClient {
+    /// The next stored event (one that carries an id), skipping control
+    /// events; `None` on timeout or end of stream.
+    pub async fn next_stored(&mut self, timeout: Duration) -> Option<SseEvent> {
+        let deadline = tokio::time::Instant::now() + timeout;
+        loop {
+            let left = deadline.saturating_duration_since(tokio::time::Instant::now());
+            let ev = self.next(left).await?;
+            if ev.id.is_some() {
+                return Some(ev);
+            }
+        }
+    }
+}

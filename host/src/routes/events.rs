@@ -13,19 +13,19 @@ use poem::http::StatusCode;
 use poem::web::{Data, Query};
 use poem::{Body, Request, Response, handler};
 use serde::Deserialize;
-use tidings_core::{Kind, SubscribeError, SubscribeOptions, wire};
+use tidings_core::{Kind, SubscribeError, SubscribeOptions, Subscription, wire};
 
 use crate::error::ApiError;
 use crate::state::AppState;
 
 /// Query parameters of the stream.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct EventsQuery {
     /// For clients that cannot set the `Last-Event-ID` header; the header wins.
-    last_event_id: Option<String>,
+    pub last_event_id: Option<String>,
     /// Comma-separated kinds to receive (control events always come).
-    types: Option<String>,
+    pub types: Option<String>,
 }
 
 fn parse_types(types: &str) -> Result<Vec<Kind>, ApiError> {
@@ -37,7 +37,39 @@ fn parse_types(types: &str) -> Result<Vec<Kind>, ApiError> {
         .collect()
 }
 
-/// Opens a stream.
+/// Registers a stream for a request: the `Last-Event-ID` header wins over
+/// the `last_event_id` query parameter; `types` filters stored events.
+/// Shared by this route and the lean path of [`crate::raw_sse`].
+pub fn open(
+    state: &AppState,
+    header_last_id: Option<String>,
+    query: EventsQuery,
+) -> Result<Subscription, ApiError> {
+    let kinds = query.types.as_deref().map(parse_types).transpose()?;
+    let options = SubscribeOptions {
+        last_event_id: header_last_id.or(query.last_event_id),
+        kinds,
+    };
+    state.hub.broker().subscribe(options).map_err(|e| match e {
+        SubscribeError::Full => {
+            ApiError::unavailable("too_many_clients", "too many streams are open", 5)
+        }
+        SubscribeError::Closed => {
+            ApiError::unavailable("shutting_down", "the server is shutting down", 5)
+        }
+    })
+}
+
+/// The first frame of every stream: the reconnection delay.
+pub fn preamble(state: &AppState) -> Bytes {
+    let mut first = BytesMut::new();
+    wire::encode_retry(&mut first, state.config.retry_ms);
+    first.freeze()
+}
+
+/// Opens a stream (this route serves clients that reach poem, e.g. tests
+/// through its test client; sockets accepted by the server take the lean
+/// path of [`crate::raw_sse`]).
 #[handler]
 pub async fn events(
     req: &Request,
@@ -48,23 +80,8 @@ pub async fn events(
         .headers()
         .get("last-event-id")
         .map(|v| String::from_utf8_lossy(v.as_bytes()).into_owned());
-    let kinds = query.types.as_deref().map(parse_types).transpose()?;
-    let options = SubscribeOptions {
-        last_event_id: header.or(query.last_event_id),
-        kinds,
-    };
-    let sub = state.hub.broker().subscribe(options).map_err(|e| match e {
-        SubscribeError::Full => {
-            ApiError::unavailable("too_many_clients", "too many streams are open", 5)
-        }
-        SubscribeError::Closed => {
-            ApiError::unavailable("shutting_down", "the server is shutting down", 5)
-        }
-    })?;
-
-    let mut first = BytesMut::new();
-    wire::encode_retry(&mut first, state.config.retry_ms);
-    let mut sub = sub;
+    let mut sub = open(&state, header, query)?;
+    let first = preamble(&state);
     let mut buf = BytesMut::new();
     // Every frame ready at a wake-up, copied from the ring into one buffer:
     // one write per wake-up, whatever the number of events.
@@ -76,7 +93,7 @@ pub async fn events(
         let state = Arc::clone(&state);
         stream::once(async move { farewell(&state) })
     };
-    let body = stream::once(async move { first.freeze() })
+    let body = stream::once(async move { first })
         .chain(live)
         .chain(farewell)
         .map(Ok::<Bytes, std::io::Error>);
@@ -91,7 +108,7 @@ pub async fn events(
 
 /// The last frames of a stream ended by shutdown: the state clients should
 /// assume, and a retry delay spread over `[retry, 3 × retry]`.
-fn farewell(state: &AppState) -> Bytes {
+pub fn farewell(state: &AppState) -> Bytes {
     let last = state.mode.last_transition();
     let data = serde_json::json!({
         "from": last.to,

@@ -15,6 +15,12 @@ use serde::de::DeserializeOwned;
 
 use crate::error::ApiError;
 
+/// Any method on an unknown API path.
+#[poem::handler]
+pub fn not_found(req: &poem::Request) -> ApiError {
+    ApiError::not_found(format!("no route {} {}", req.method(), req.uri().path()))
+}
+
 /// Reads a body of at most `limit` bytes; larger answers 413.
 pub async fn read_body(body: Body, limit: usize) -> Result<Bytes, ApiError> {
     body.into_bytes_limit(limit).await.map_err(|e| match e {

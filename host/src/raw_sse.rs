@@ -1,0 +1,194 @@
+//! The lean path for long-lived streams: `GET /api/events` on a socket the
+//! server accepted is answered here, straight from the core, without an
+//! HTTP framework under it.
+//!
+//! A connection then holds its task, its subscription and a write buffer that
+//! is empty while idle — not hyper's 8 KB read and write buffers, which exist
+//! for the whole life of a connection and are the bulk of per-stream memory
+//! with thousands of idle clients. The response is HTTP/1.1 with
+//! `connection: close` and a close-delimited body, so frames go out as they
+//! are, with no chunk framing. Every other request, and any later request on
+//! a kept-alive connection, is served by poem through hyper (see
+//! [`crate::accept`]); both paths share [`crate::routes::events`].
+
+use std::sync::Arc;
+
+use bytes::BytesMut;
+use futures::future::poll_fn;
+use poem::IntoResponse;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpStream;
+
+use crate::error::ApiError;
+use crate::routes::events::{self, EventsQuery};
+use crate::state::AppState;
+
+/// A write buffer grown past this by a burst is released once written.
+const KEEP_BUFFER: usize = 16 << 10;
+
+/// What the lean path needs from a request head.
+#[derive(Debug, Default)]
+pub struct StreamRequest {
+    query: Option<String>,
+    last_event_id: Option<String>,
+    origin: Option<String>,
+}
+
+/// Parses a complete request head; `Some` only for `GET /api/events` over
+/// HTTP/1.x, which the lean path serves.
+pub fn stream_request(head: &[u8]) -> Option<StreamRequest> {
+    let mut headers = [httparse::EMPTY_HEADER; 32];
+    let mut req = httparse::Request::new(&mut headers);
+    if !matches!(req.parse(head), Ok(httparse::Status::Complete(_))) || req.method != Some("GET") {
+        return None;
+    }
+    let (path, query) = match req.path?.split_once('?') {
+        Some((path, query)) => (path, Some(query.to_owned())),
+        None => (req.path?, None),
+    };
+    if path != "/api/events" {
+        return None;
+    }
+    let mut out = StreamRequest {
+        query,
+        ..StreamRequest::default()
+    };
+    for h in req.headers.iter() {
+        let value = || String::from_utf8_lossy(h.value).into_owned();
+        if h.name.eq_ignore_ascii_case("last-event-id") {
+            out.last_event_id = Some(value());
+        } else if h.name.eq_ignore_ascii_case("origin") {
+            out.origin = Some(value());
+        } else if h.name.eq_ignore_ascii_case("upgrade") {
+            return None;
+        }
+    }
+    Some(out)
+}
+
+/// The CORS grant for `origin`, if the allow-list names it.
+fn cors(state: &AppState, origin: Option<&str>) -> Option<String> {
+    let origin = origin?;
+    state
+        .config
+        .cors_origins
+        .iter()
+        .any(|o| o == origin)
+        .then(|| format!("access-control-allow-origin: {origin}\r\nvary: origin\r\n"))
+}
+
+/// Serves one stream until the client leaves or the server shuts down.
+pub async fn serve(mut socket: TcpStream, req: StreamRequest, state: Arc<AppState>) {
+    let grant = cors(&state, req.origin.as_deref());
+    let query = match req.query.as_deref() {
+        Some(q) => serde_urlencoded::from_str::<EventsQuery>(q)
+            .map_err(|e| ApiError::bad_request(format!("invalid query: {e}"))),
+        None => Ok(EventsQuery::default()),
+    };
+    let mut sub = match query.and_then(|q| events::open(&state, req.last_event_id, q)) {
+        Ok(sub) => sub,
+        Err(err) => {
+            let status = err.status().as_u16();
+            write_response(&mut socket, err.into_response(), grant.as_deref()).await;
+            state.metrics.record_request("/api/events", status);
+            return;
+        }
+    };
+    state.metrics.record_request("/api/events", 200);
+
+    let mut out = BytesMut::with_capacity(256);
+    out.extend_from_slice(
+        b"HTTP/1.1 200 OK\r\ncontent-type: text/event-stream\r\ncache-control: no-cache\r\n\
+          x-accel-buffering: no\r\nconnection: close\r\n",
+    );
+    if let Some(grant) = &grant {
+        out.extend_from_slice(grant.as_bytes());
+    }
+    out.extend_from_slice(b"\r\n");
+    out.extend_from_slice(&events::preamble(&state));
+    if socket.write_all(&out).await.is_err() {
+        return;
+    }
+    out = BytesMut::new();
+
+    let (mut rd, mut wr) = socket.split();
+    let mut scratch = [0u8; 64];
+    loop {
+        // Every frame ready at a wake-up goes out in one write. Reading at the
+        // same time notices a client that left, so it stops counting as
+        // connected at once rather than at the next write.
+        tokio::select! {
+            batch = poll_fn(|cx| sub.poll_frames(cx, &mut out)) => {
+                if batch.is_none() {
+                    break;
+                }
+                if wr.write_all(&out).await.is_err() {
+                    return;
+                }
+                out.clear();
+                if out.capacity() > KEEP_BUFFER {
+                    out = BytesMut::new();
+                }
+            }
+            read = rd.read(&mut scratch) => {
+                if matches!(read, Ok(0) | Err(_)) {
+                    return;
+                }
+            }
+        }
+    }
+    // The broker closed: the server is shutting down.
+    let _ = wr.write_all(&events::farewell(&state)).await;
+    let _ = wr.shutdown().await;
+}
+
+/// Writes a small complete response (an error) and closes.
+async fn write_response(socket: &mut TcpStream, resp: poem::Response, grant: Option<&str>) {
+    let status = resp.status();
+    let mut head = format!(
+        "HTTP/1.1 {} {}\r\nconnection: close\r\n",
+        status.as_u16(),
+        status.canonical_reason().unwrap_or("")
+    );
+    for (name, value) in resp.headers() {
+        if let Ok(value) = value.to_str() {
+            head.push_str(&format!("{name}: {value}\r\n"));
+        }
+    }
+    head.push_str(grant.unwrap_or(""));
+    let body = resp.into_body().into_bytes().await.unwrap_or_default();
+    head.push_str(&format!("content-length: {}\r\n\r\n", body.len()));
+    let _ = socket.write_all(head.as_bytes()).await;
+    let _ = socket.write_all(&body).await;
+    let _ = socket.shutdown().await;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_get_api_events_takes_the_lean_path() {
+        let ok = stream_request(
+            b"GET /api/events?types=a HTTP/1.1\r\nLast-Event-ID: x-1\r\nOrigin: o\r\n\r\n",
+        )
+        .unwrap();
+        assert_eq!(ok.query.as_deref(), Some("types=a"));
+        assert_eq!(ok.last_event_id.as_deref(), Some("x-1"));
+        assert_eq!(ok.origin.as_deref(), Some("o"));
+        for other in [
+            &b"POST /api/events HTTP/1.1\r\n\r\n"[..],
+            b"GET /api/eventsx HTTP/1.1\r\n\r\n",
+            b"GET /health HTTP/1.1\r\n\r\n",
+            b"GET /api/events HTTP/1.1\r\nUpgrade: h2c\r\n\r\n",
+            b"GET /api/events HTTP/1.1\r\n",
+            b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n",
+        ] {
+            assert!(
+                stream_request(other).is_none(),
+                "{:?}",
+                String::from_utf8_lossy(other)
+            );
+        }
+    }
+}
