@@ -1,0 +1,298 @@
+// Browser end-to-end tests: the demo page in headless Chromium, served by
+// the real `tidings` binary (memory storage), the live view through a TCP
+// proxy that can drop the connection.
+
+import { ADMIN_TOKEN, EDITOR_TOKEN, eventually, openPage, screenshot, sleep, test } from "./harness.mjs";
+
+function assert(ok, message) {
+  if (!ok) throw new Error(message);
+}
+
+function assertNoPageErrors(page) {
+  // A stream cut on purpose may log a network error; nothing else may.
+  const errors = page.errors.filter((e) => !/api\/events|ERR_(CONNECTION|EMPTY|NETWORK|INCOMPLETE)/.test(e));
+  assert(errors.length === 0, `page errors:\n${errors.join("\n")}`);
+}
+
+async function publish(server, type, data) {
+  const res = await fetch(`${server.base}/api/publish`, {
+    method: "POST",
+    headers: { authorization: `Bearer ${EDITOR_TOKEN}`, "content-type": "application/json" },
+    body: JSON.stringify({ type, data }),
+  });
+  assert(res.status === 202, `publish answered ${res.status}`);
+  return (await res.json()).id;
+}
+
+async function simReady(page) {
+  await eventually(() => page.evaluate(() => document.body.dataset.simReady), 15_000, "the simulator to load");
+  assert((await page.evaluate(() => document.body.dataset.simReady)) === "yes", "the wasm simulator did not load");
+}
+
+const card = (name) => `article.client[data-client="${name}"]`;
+
+// ---- simulator --------------------------------------------------------
+
+test("simulator: a client stalled past the ring shows a lagged stream.reset, and the ring its head", async (ctx) => {
+  const page = await openPage(ctx.browser, `${ctx.server.base}/?seed=7&ring=8&batch=2&clock=paused`);
+  ctx.simPage = page;
+  await simReady(page);
+  // The default scenario connects A, B and C.
+  for (const name of ["A", "B", "C"]) await page.waitForSelector(`${card(name)}[data-state="live"]`);
+
+  await page.click(`${card("B")} [data-action="stall:B"]`);
+  await page.waitForSelector(`${card("B")}[data-state="stalled"]`);
+  assert((await page.textContent("#sim-stream-past-ring")).includes("(12)"), "past a ring of 8 is 12 events");
+  await page.click("#sim-stream-past-ring");
+  await page.waitForSelector(`${card("B")}[data-state="behind"]`);
+  await page.waitForSelector('#timeline g.lane-behind[data-client="B"]');
+  await screenshot(page, "simulator-behind-the-ring");
+
+  await page.click(`${card("B")} [data-action="resume:B"]`);
+  const reset = await page.waitForSelector(`${card("B")} li[data-kind="reset"][data-reason="lagged"]`);
+  const text = await reset.textContent();
+  assert(text.includes("stream.reset") && text.includes("lagged") && text.includes("s7-12"), `reset row: ${text}`);
+  assert((await page.textContent("#ring-head")) === "s7-12", "ring head");
+  assert((await page.textContent("#ring-tail")) === "s7-5", "ring tail");
+  // After the reset B continues from the ring's tail: 5..12.
+  const bIds = await page.$$eval(`${card("B")} li[data-kind="event"]`, (rows) => rows.map((r) => r.dataset.id));
+  assert(bIds.join() === "s7-5,s7-6,s7-7,s7-8,s7-9,s7-10,s7-11,s7-12", `B got ${bIds}`);
+  const aIds = await page.$$eval(`${card("A")} li[data-kind="event"]`, (rows) => rows.map((r) => r.dataset.id));
+  assert(aIds.length === 12, `A, never stalled, got all 12 live: ${aIds}`);
+  assert((await page.$$(`${card("A")} li[data-kind="reset"]`)).length === 0, "A was never reset");
+  assert((await page.textContent('[data-stat="lagged"] dd')) === "1", "lagged counter");
+  await page.waitForSelector(`${card("B")}[data-state="live"]`);
+  const url = new URL(page.url());
+  assert(url.searchParams.get("script") === "connect:A,connect:B,connect:C,stall:B,stream:12,resume:B", `script in the URL: ${url.search}`);
+  await screenshot(page, "simulator-lagged-reset");
+  assertNoPageErrors(page);
+});
+
+test("simulator: the share link replays the same scenario exactly", async (ctx) => {
+  const first = ctx.simPage;
+  const logOf = (page, name) => page.$eval(`${card(name)} ol.log`, (ol) => ol.innerText);
+  const again = await openPage(ctx.browser, first.url());
+  await simReady(again);
+  await again.waitForSelector(`${card("B")} li[data-kind="reset"][data-reason="lagged"]`);
+  for (const name of ["A", "B", "C"]) {
+    assert((await logOf(again, name)) === (await logOf(first, name)), `log of ${name} differs after replaying the link`);
+  }
+  assert((await again.textContent("#ring-head")) === "s7-12", "ring head after replay");
+  await again.close();
+});
+
+test("simulator: reconnecting with the last id replays; an old boot's id is reset", async (ctx) => {
+  const page = ctx.simPage;
+  await page.click(`${card("A")} [data-action="disconnect:A"]`);
+  await page.waitForSelector(`${card("A")}[data-state="offline"]`);
+  await page.click("#sim-publish-5");
+  // Stored in the millisecond of the stream's last wake-up, the burst waits
+  // for the next one; the page says when.
+  assert((await page.textContent("#sim-flush")) === "events wait for the wake-up at 12 ms", "pending wake-up shown");
+  assert((await page.$$(`${card("B")} li[data-id="s7-13"]`)).length === 0, "not delivered before the wake-up");
+  await page.click(`${card("A")} [data-action="connect:A"]`);
+  await page.waitForSelector(`${card("A")}[data-state="live"]`);
+  const replayed = await page.$$eval(`${card("A")} li.phase-replay`, (rows) => rows.map((r) => r.dataset.id));
+  assert(replayed.join() === "s7-13,s7-14,s7-15,s7-16,s7-17", `replayed ${replayed}`);
+  const connect = await page.$$eval(`${card("A")} li[data-kind="connect"]`, (rows) => rows.map((r) => r.textContent));
+  assert(connect.at(-1).includes("Last-Event-ID s7-12"), `connect row: ${connect.at(-1)}`);
+
+  await page.click(`${card("C")} [data-action="disconnect:C"]`);
+  await page.click(`${card("C")} [data-action^="connect-id:C:boot0-"]`);
+  await page.waitForSelector(`${card("C")} li[data-kind="reset"][data-reason="unknown_epoch"]`);
+  await page.click('[data-action="advance:1"]');
+  await page.waitForSelector(`${card("B")} li[data-id="s7-17"]`);
+  assert(await page.$eval("#sim-flush", (el) => el.hidden), "no wake-up pending");
+  assertNoPageErrors(page);
+});
+
+test("simulator: storage failures degrade after the threshold; read-only wins and refuses writes", async (ctx) => {
+  const page = ctx.simPage;
+  await page.click("#sim-storage");
+  assert((await page.textContent("#sim-storage")) === "Storage: down", "storage toggled");
+  await page.click('[data-action="advance:1000"]');
+  await page.click('[data-action="advance:1000"]');
+  assert((await page.textContent("#sim-mode")) === "normal", "two failed probes are not enough");
+  await page.click('[data-action="advance:1000"]');
+  await eventually(async () => (await page.textContent("#sim-mode")) === "degraded", 5000, "degraded");
+  assert((await page.textContent("#transitions")).includes("storage_unhealthy"), "transition listed");
+  await page.click("#sim-readonly");
+  await eventually(async () => (await page.textContent("#sim-mode")) === "read_only", 5000, "read_only");
+  await page.click("#sim-publish-1");
+  await eventually(async () => (await page.textContent("#sim-status")).includes("read_only"), 5000, "the refusal shown");
+  // Every client saw the changes as stored server.state events.
+  const states = await page.$$eval(`${card("B")} li[data-kind="event"]`, (rows) => rows.filter((r) => r.textContent.includes("server.state")).length);
+  assert(states === 2, `B saw ${states} mode changes`);
+  await screenshot(page, "simulator-read-only");
+  assertNoPageErrors(page);
+  await page.close();
+});
+
+test("simulator: a shared scenario with a live, a reset and an offline client (the README picture)", async (ctx) => {
+  const script = "connect:A,connect:B,connect:C,stall:B,stream:12,resume:B,disconnect:C,publish:3,advance:1,stall:A,publish:2,advance:1";
+  const page = await openPage(ctx.browser, `${ctx.server.base}/?seed=7&ring=8&batch=2&clock=paused&script=${script}`, { width: 1280, height: 1000 });
+  await simReady(page);
+  await page.waitForSelector(`${card("A")}[data-state="stalled"]`);
+  await page.waitForSelector(`${card("B")}[data-state="live"] li[data-reason="lagged"]`);
+  await page.waitForSelector(`${card("C")}[data-state="offline"]`);
+  assert((await page.textContent("#ring-head")) === "s7-17", "ring head");
+  // Show each log from its start, where the story is.
+  await page.$$eval("ol.log", (logs) => logs.forEach((l) => (l.scrollTop = 0)));
+  await screenshot(page, "simulator-demo");
+  assertNoPageErrors(page);
+  await page.close();
+});
+
+test("simulator: the clock follows real time, and the link stays one advance long", async (ctx) => {
+  const page = await openPage(ctx.browser, `${ctx.server.base}/?seed=3&hb=500`);
+  await simReady(page);
+  await eventually(async () => (await page.$$(`${card("A")} li[data-kind="heartbeat"]`)).length >= 2, 10_000, "two heartbeats");
+  await page.click("#sim-run");
+  const url = new URL(page.url());
+  await eventually(() => /^connect:A,connect:B,connect:C,advance:\d+$/.test(new URL(page.url()).searchParams.get("script")), 5000, `a merged advance in ${url.search}`);
+  const paused = await page.textContent("#sim-clock");
+  await sleep(300);
+  assert((await page.textContent("#sim-clock")) === paused, "the clock stops when paused");
+  assert(!(await page.isVisible(`${card("A")} li[data-kind="heartbeat"]`)), "heartbeats are hidden until asked for");
+  await page.check("#sim-heartbeats");
+  assert(await page.isVisible(`${card("A")} li[data-kind="heartbeat"]`), "and shown when asked");
+  assertNoPageErrors(page);
+  await page.close();
+});
+
+test("simulator: + Client adds D, Chaos takes seeded steps, Restart clears", async (ctx) => {
+  const page = await openPage(ctx.browser, `${ctx.server.base}/?seed=11&clock=paused`);
+  await simReady(page);
+  await page.click("#sim-add-client");
+  await page.waitForSelector(`${card("D")}[data-state="live"]`);
+  await page.click('[data-action="chaos:20"]');
+  const script = new URL(page.url()).searchParams.get("script");
+  assert(script === "connect:A,connect:B,connect:C,connect:D,chaos:20", script);
+  const published = Number(await page.textContent('[data-stat="published"] dd'));
+  assert(published > 0, "chaos published");
+  await page.click("#sim-restart");
+  await eventually(async () => (await page.textContent('[data-stat="published"] dd')) === "0", 5000, "a fresh start");
+  assert((await page.$$("article.client")).length === 3, "back to A, B, C");
+  assertNoPageErrors(page);
+  await page.close();
+});
+
+test("simulator: fits a 375 px phone screen", async (ctx) => {
+  const url = `${ctx.server.base}/?seed=7&ring=8&batch=2&clock=paused&script=connect:A,connect:B,connect:C,stall:B,stream:12,resume:B,disconnect:C,publish:3`;
+  const page = await openPage(ctx.browser, url, { width: 375, height: 812 });
+  await simReady(page);
+  await page.waitForSelector(`${card("B")} li[data-kind="reset"][data-reason="lagged"]`);
+  const width = await page.evaluate(() => document.documentElement.scrollWidth);
+  assert(width <= 375, `page is ${width} px wide at 375`);
+  for (const sel of ["#sim-stream-past-ring", `${card("B")} [data-action="stall:B"]`, "#live-drop", "#item-create"]) {
+    const box = await (await page.$(sel)).boundingBox();
+    assert(box && box.x >= 0 && box.x + box.width <= 375, `${sel} is off screen: ${JSON.stringify(box)}`);
+  }
+  await screenshot(page, "phone-375", { fullPage: true });
+  assertNoPageErrors(page);
+  await page.close();
+});
+
+// ---- live -------------------------------------------------------------
+
+async function livePage(ctx) {
+  if (ctx.livePage) return ctx.livePage;
+  const page = await openPage(ctx.browser, `${ctx.proxy.base}/?clock=paused#live`);
+  await page.waitForSelector('#live-status[data-state="open"]');
+  ctx.livePage = page;
+  return page;
+}
+
+const liveRow = (id) => `#live-log li[data-id="${id}"]`;
+
+test("live: shows an event published through the API, and the current mode", async (ctx) => {
+  const page = await livePage(ctx);
+  assert((await page.textContent("#live-mode")) === "normal", "mode from the connect-time server.state");
+  const id = await publish(ctx.server, "note", { hello: "browser" });
+  const row = await page.waitForSelector(liveRow(id));
+  assert((await row.textContent()).includes('"hello":"browser"'), "data shown");
+  assert((await page.textContent("#live-last-id")) === id, "last id");
+  assertNoPageErrors(page);
+});
+
+test("live: after a network drop the browser reconnects by itself with Last-Event-ID and shows what it missed", async (ctx) => {
+  const page = await livePage(ctx);
+  const before = await publish(ctx.server, "note", { n: 0 });
+  await page.waitForSelector(liveRow(before));
+  const streamsBefore = ctx.proxy.streams.length;
+
+  ctx.proxy.hold();
+  ctx.proxy.cut();
+  await page.waitForSelector('#live-status[data-state="reconnecting"]');
+  const missed = [];
+  for (let n = 1; n <= 3; n++) missed.push(await publish(ctx.server, "note", { n, while: "disconnected" }));
+  await sleep(700); // the browser's retry (300 ms) is now waiting on the proxy
+  for (const id of missed) assert((await page.$(liveRow(id))) === null, `${id} arrived while disconnected`);
+  ctx.proxy.release();
+
+  for (const id of missed) await page.waitForSelector(liveRow(id));
+  await page.waitForSelector('#live-status[data-state="open"]');
+  const reconnect = ctx.proxy.streams.slice(streamsBefore);
+  assert(reconnect.length >= 1, "the browser opened a new stream");
+  assert(reconnect[0].lastEventId === before, `the browser sent Last-Event-ID ${reconnect[0].lastEventId}, expected ${before}`);
+  assert(!reconnect[0].requestLine.includes("last_event_id="), "it was the browser's own reconnect, not the page's");
+  for (const id of [before, ...missed]) {
+    const n = await page.$$eval(liveRow(id), (rows) => rows.length);
+    assert(n === 1, `${id} shown ${n} times`);
+  }
+  const notes = await page.$$eval("#live-log li.kind-note", (rows) => rows.map((r) => r.textContent).join("\n"));
+  assert(notes.includes(`the browser reconnected by itself, sending Last-Event-ID: ${before}`), notes);
+  await screenshot(page, "live-after-reconnect");
+  assertNoPageErrors(page);
+});
+
+test("live: Disconnect, then Reconnect with last id, resumes with ?last_event_id", async (ctx) => {
+  const page = await livePage(ctx);
+  const last = await page.textContent("#live-last-id");
+  await page.click("#live-drop");
+  await page.waitForSelector('#live-status[data-state="closed"]');
+  const missed = [await publish(ctx.server, "note", { gap: 1 }), await publish(ctx.server, "note", { gap: 2 })];
+  const streamsBefore = ctx.proxy.streams.length;
+  await page.click("#live-resume");
+  for (const id of missed) await page.waitForSelector(liveRow(id));
+  const stream = ctx.proxy.streams[streamsBefore];
+  assert(stream.requestLine.includes(`last_event_id=${encodeURIComponent(last)}`), stream.requestLine);
+  assertNoPageErrors(page);
+});
+
+test("live: the item form creates, updates and deletes, and each write comes back as an event", async (ctx) => {
+  const page = await livePage(ctx);
+  await page.fill("#api-token", EDITOR_TOKEN);
+  await page.fill("#item-pn", "E2E-1");
+  await page.fill("#item-desc", "made by the browser test");
+  await page.click("#item-create");
+  await page.waitForSelector('#api-result[data-status="201"]');
+  await page.waitForSelector('#live-log li[data-type="item.created"]:has-text("E2E-1")');
+  await page.fill("#item-desc", "changed");
+  await page.click("#item-update");
+  await page.waitForSelector('#api-result[data-status="200"]');
+  await page.waitForSelector('#live-log li[data-type="item.updated"]:has-text("changed")');
+  await page.click("#item-delete");
+  await page.waitForSelector('#api-result[data-status="204"]');
+  await page.waitForSelector('#live-log li[data-type="item.deleted"]:has-text("E2E-1")');
+  await page.fill("#api-token", "wrong");
+  await page.click("#item-create");
+  await page.waitForSelector('#api-result[data-status="403"]');
+  page.errors = page.errors.filter((e) => !e.includes("status of 403"));
+  assertNoPageErrors(page);
+});
+
+test("live: a mode flip by SIGUSR1 appears on the page, and the operator form flips it back", async (ctx) => {
+  const page = await livePage(ctx);
+  process.kill(ctx.server.pid, "SIGUSR1");
+  await eventually(async () => (await page.textContent("#live-mode")) === "read_only", 10_000, "read_only after SIGUSR1");
+  await page.waitForSelector('#live-log li[data-type="server.state"][data-id]:has-text("read_only")');
+  await screenshot(page, "live-read-only");
+  await page.fill("#admin-token", ADMIN_TOKEN);
+  await page.click("#admin-toggle");
+  await page.waitForSelector('#api-result[data-status="200"]');
+  await eventually(async () => (await page.textContent("#live-mode")) === "normal", 10_000, "normal after the operator form");
+  process.kill(ctx.server.pid, "SIGUSR1");
+  await eventually(async () => (await page.textContent("#live-mode")) === "read_only", 10_000, "read_only after a second SIGUSR1");
+  assertNoPageErrors(page);
+});

@@ -1,0 +1,200 @@
+//! The JavaScript face of the crate, exercised under Node by
+//! `cargo test --target wasm32-unknown-unknown -p tidings-wasm`: plain
+//! objects with camelCase fields and `null`s, numbers (never BigInt),
+//! `Error`s with the Rust message, and the SSE encoder and parser.
+#![cfg(target_arch = "wasm32")]
+
+use js_sys::{Error, JSON, Reflect, Uint8Array};
+use serde_json::{Value, json};
+use tidings_wasm::{Simulation, SimulationConfig, SseParser, encode_event, parse_event_id};
+use wasm_bindgen::{JsCast, JsError, JsValue};
+use wasm_bindgen_test::wasm_bindgen_test;
+
+fn js(value: Value) -> JsValue {
+    JSON::parse(&value.to_string()).unwrap()
+}
+
+fn cfg_of(value: Value) -> Option<SimulationConfig> {
+    Some(js(value).unchecked_into())
+}
+
+fn rs(value: JsValue) -> Value {
+    serde_wasm_bindgen::from_value(value).unwrap()
+}
+
+fn message(err: JsError) -> String {
+    let value: JsValue = err.into();
+    assert!(value.is_instance_of::<Error>(), "errors are Error objects");
+    String::from(Error::from(value).message())
+}
+
+fn field(obj: &JsValue, key: &str) -> JsValue {
+    Reflect::get(obj, &key.into()).unwrap()
+}
+
+#[wasm_bindgen_test]
+fn config_fills_defaults_and_refuses_bad_values() {
+    let sim = Simulation::new(None).unwrap();
+    let config = rs(sim.config().unwrap());
+    assert_eq!(config["ringSize"], 16);
+    assert_eq!(config["readOnly"], false);
+
+    let sim = Simulation::new(cfg_of(json!({ "seed": 10, "batchSize": 2 }))).unwrap();
+    let config = rs(sim.config().unwrap());
+    assert_eq!(
+        (config["seed"].clone(), config["batchSize"].clone()),
+        (json!(10), json!(2))
+    );
+    assert_eq!(rs(sim.ring().unwrap())["epoch"], "sa");
+
+    let err = Simulation::new(cfg_of(json!({ "ringSize": 0 }))).unwrap_err();
+    assert_eq!(
+        message(err),
+        "invalid configuration: ringSize must be 1 to 4096"
+    );
+    let err = Simulation::new(cfg_of(json!({ "ringsize": 8 }))).unwrap_err();
+    assert!(message(err).contains("unknown field `ringsize`"));
+    let err = Simulation::new(cfg_of(json!({ "failThreshold": 0 }))).unwrap_err();
+    assert!(message(err).contains("fail_threshold"));
+}
+
+#[wasm_bindgen_test]
+fn views_are_plain_objects_with_numbers_and_nulls() {
+    let mut sim = Simulation::new(cfg_of(json!({ "ringSize": 4 }))).unwrap();
+    sim.connect("A", true).unwrap();
+    sim.publish_burst(2).unwrap();
+    sim.disconnect("A").unwrap();
+    let clients = sim.clients().unwrap();
+    assert!(js_sys::Array::is_array(&clients));
+    let a = js_sys::Array::from(&clients).get(0);
+    assert!(field(&a, "cursor").is_null(), "None is null, not undefined");
+    assert_eq!(field(&a, "lastId").as_string().as_deref(), Some("s1-2"));
+    assert_eq!(field(&a, "received").as_f64(), Some(2.0), "u64 is a number");
+
+    let stats = sim.stats().unwrap();
+    assert_eq!(field(&stats, "published").as_f64(), Some(2.0));
+    let log = rs(sim.log("A", None).unwrap());
+    let kinds: Vec<_> = log
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["kind"].as_str().unwrap())
+        .collect();
+    assert_eq!(kinds, ["connect", "state", "event", "event", "disconnect"]);
+    assert_eq!(log[1]["type"], "server.state");
+    assert_eq!(log[2]["phase"], "live");
+    assert_eq!(log[2]["write"], 2);
+    assert!(
+        rs(sim.log("A", Some(5)).unwrap())
+            .as_array()
+            .unwrap()
+            .is_empty()
+    );
+    assert!(message(sim.log("B", None).unwrap_err()).contains("no client named B"));
+}
+
+#[wasm_bindgen_test]
+fn a_stalled_client_past_the_ring_shows_a_lagged_reset() {
+    let cfg = json!({ "seed": 4, "ringSize": 4, "batchSize": 2 });
+    let mut sim = Simulation::new(cfg_of(cfg.clone())).unwrap();
+    sim.apply_script("connect:A,connect:B,stall:B").unwrap();
+    sim.publish_burst(9).unwrap();
+    let b = rs(sim.clients().unwrap())[1].clone();
+    assert_eq!(b["behindRing"], true);
+    assert_eq!(b["backlog"], 4);
+    sim.resume("B").unwrap();
+    let log = rs(sim.log("B", None).unwrap());
+    let reset = log
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|e| e["kind"] == "reset")
+        .unwrap();
+    assert_eq!(reset["reason"], "lagged");
+    assert_eq!(reset["data"], r#"{"reason":"lagged","head":"s4-9"}"#);
+    let ring = rs(sim.ring().unwrap());
+    assert_eq!(
+        (ring["tail"].clone(), ring["head"].clone()),
+        (json!(6), json!(9))
+    );
+
+    // The script restores the same scenario.
+    assert_eq!(
+        sim.script(),
+        "connect:A,connect:B,stall:B,publish:9,resume:B"
+    );
+    let again = Simulation::replay(cfg_of(cfg), &sim.script()).unwrap();
+    assert_eq!(rs(again.log("B", None).unwrap()), log);
+}
+
+#[wasm_bindgen_test]
+fn modes_follow_probes_and_the_operator() {
+    let mut sim =
+        Simulation::new(cfg_of(json!({ "failThreshold": 2, "recoverThreshold": 1 }))).unwrap();
+    assert!(sim.probe(false).unwrap().is_null());
+    let t = rs(sim.probe(false).unwrap());
+    assert_eq!(
+        t,
+        json!({ "from": "normal", "to": "degraded", "reason": "storage_unhealthy", "at": 0 })
+    );
+    let t = rs(sim.toggle_read_only().unwrap());
+    assert_eq!(t["to"], "read_only");
+    assert!(message(sim.publish("note", "x").unwrap_err()).contains("read_only"));
+    assert!(sim.set_read_only(true).unwrap().is_null());
+    sim.set_storage(true);
+    sim.advance(1000.0).unwrap(); // one probe at 1000 ms: recovered
+    let mode = rs(sim.mode().unwrap());
+    assert_eq!(mode["mode"], "read_only");
+    assert_eq!(mode["storageHealthy"], true);
+    assert!(message(sim.advance(-1.0).unwrap_err()).contains("whole number"));
+    assert!(message(sim.advance(0.5).unwrap_err()).contains("whole number"));
+}
+
+#[wasm_bindgen_test]
+fn encoder_and_parser_round_trip_through_js_values() {
+    let frame = encode_event(Some("s1-7".into()), Some("note".into()), "a\r\nb\rc").unwrap();
+    assert_eq!(
+        frame,
+        "id: s1-7\nevent: note\ndata: a\ndata: b\ndata: c\n\n"
+    );
+    assert_eq!(
+        message(encode_event(Some("1\rdata: x".into()), None, "y").unwrap_err()),
+        "event id contains cr, lf or nul"
+    );
+
+    let mut parser = SseParser::new();
+    // Split inside a multi-byte character and between CR and LF.
+    let bytes = format!("retry: 700\n{frame}id: s1-8\ndata: é\r\n\r\n").into_bytes();
+    let cut = bytes.iter().position(|&b| b == 0xC3).unwrap() + 1;
+    let first = rs(parser.feed(Uint8Array::from(&bytes[..cut]).into()).unwrap());
+    assert_eq!(first.as_array().unwrap().len(), 1);
+    assert_eq!(
+        first[0],
+        json!({ "type": "note", "data": "a\nb\nc", "id": "s1-7", "lastEventId": "s1-7" })
+    );
+    assert!(parser.pending());
+    let second = rs(parser.feed(Uint8Array::from(&bytes[cut..]).into()).unwrap());
+    assert_eq!(second[0]["data"], "é");
+    assert_eq!(second[0]["type"], "message");
+    assert_eq!(parser.last_event_id(), "s1-8");
+    assert_eq!(parser.retry(), Some(700.0));
+    assert!(!parser.pending());
+
+    let text = rs(parser
+        .feed(JsValue::from_str("data: from a string\n\n"))
+        .unwrap());
+    assert_eq!(text[0]["id"], Value::Null);
+    assert_eq!(text[0]["lastEventId"], "s1-8", "ids carry over");
+    assert!(message(parser.feed(JsValue::from_f64(1.0)).unwrap_err()).contains("Uint8Array"));
+}
+
+#[wasm_bindgen_test]
+fn event_ids_split_or_throw() {
+    assert_eq!(
+        rs(parse_event_id("k3x9-42").unwrap()),
+        json!({ "epoch": "k3x9", "seq": 42 })
+    );
+    for bad in ["k3x9-042", "42", "a-b-1", ""] {
+        assert!(parse_event_id(bad).is_err(), "{bad:?}");
+    }
+}

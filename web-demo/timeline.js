@@ -1,0 +1,120 @@
+// The picture of the simulator: the history ring as a window over the
+// timeline of event seqs, and one lane per client with its cursor.
+
+import { s, typeClass } from "./dom.js";
+
+const LABEL_W = 72;
+const CELL_GAP = 2;
+const ROW_H = 26;
+const TOP = 30;
+
+function laneState(c) {
+  if (!c.connected) return "offline";
+  if (c.behindRing) return "behind";
+  if (c.stalled) return "stalled";
+  return "live";
+}
+
+/** The seq a client would resume after, from its last id. */
+function lastSeq(c) {
+  if (!c.lastId) return 0;
+  const n = Number(c.lastId.slice(c.lastId.lastIndexOf("-") + 1));
+  return Number.isFinite(n) ? n : 0;
+}
+
+/**
+ * Redraws `svg` for `ring` (RingView) and `clients` (ClientView[]) at the
+ * given pixel width.
+ */
+export function drawTimeline(svg, ring, clients, width) {
+  const usable = Math.max(200, width - LABEL_W - 8);
+  const cells = Math.max(8, Math.min(64, Math.floor(usable / 22)));
+  // Until the ring has filled once, show its whole capacity, empty slots
+  // dashed, so its size is visible.
+  const hi = Math.max(ring.head + 2, Math.min(ring.capacity + 1, cells));
+  const lo = Math.max(1, hi - cells + 1);
+  const cellW = Math.min(40, usable / (hi - lo + 1));
+  const x = (seq) => LABEL_W + (seq - lo) * cellW;
+  const height = TOP + ROW_H + 14 + clients.length * ROW_H + 6;
+
+  svg.replaceChildren();
+  svg.setAttribute("viewBox", `0 0 ${width} ${height}`);
+  svg.setAttribute("height", height);
+
+  const bySeq = new Map(ring.events.map((e) => [e.seq, e]));
+  const cellsGroup = s("g", { class: "cells" });
+  for (let seq = lo; seq <= hi; seq++) {
+    const ev = bySeq.get(seq);
+    const kind = ev ? `in-ring ${typeClass(ev.type)}` : seq > ring.head ? "future" : "evicted";
+    const cell = s(
+      "rect",
+      {
+        x: x(seq) + CELL_GAP / 2,
+        y: TOP,
+        width: Math.max(1, cellW - CELL_GAP),
+        height: ROW_H - 6,
+        rx: 3,
+        class: `cell ${kind}`,
+      },
+      s("title", {}, ev ? `${ev.id} ${ev.type} ${ev.data}` : seq > ring.head ? `s${seq}: not yet published` : `seq ${seq}: evicted from the ring`),
+    );
+    cellsGroup.append(cell);
+    if (cellW >= 18) {
+      cellsGroup.append(
+        s("text", { x: x(seq) + cellW / 2, y: TOP + 14, class: "cell-label" }, seq),
+      );
+    }
+  }
+  svg.append(s("text", { x: 4, y: TOP + 14, class: "lane-label" }, "history"));
+  svg.append(cellsGroup);
+
+  // The ring's window, bracketed above the cells.
+  if (ring.events.length > 0) {
+    const from = Math.max(lo, ring.tail);
+    const x0 = x(from);
+    const x1 = x(ring.head) + cellW;
+    svg.append(
+      s("path", { d: `M${x0 + 1},${TOP - 4} v-6 H${x1 - 1} v6`, class: "ring-bracket" }),
+      s(
+        "text",
+        { x: Math.max(x0, Math.min((x0 + x1) / 2, width - 80)), y: TOP - 14, class: "ring-label" },
+        `ring ${ring.events.length}/${ring.capacity}`,
+      ),
+    );
+  }
+  if (lo > 1) {
+    svg.append(s("text", { x: LABEL_W - 4, y: TOP + 14, class: "more-left" }, "◀"));
+  }
+
+  clients.forEach((c, i) => {
+    const y = TOP + ROW_H + 14 + i * ROW_H;
+    const state = laneState(c);
+    const g = s("g", { class: `lane lane-${state}`, "data-client": c.name });
+    g.append(s("text", { x: 4, y: y + 14, class: "lane-label" }, c.name));
+    g.append(s("line", { x1: LABEL_W, x2: x(hi) + cellW, y1: y + 10, y2: y + 10, class: "lane-base" }));
+    const cursor = c.connected ? c.cursor : lastSeq(c) + 1;
+    const cx = x(Math.max(lo, Math.min(cursor, hi)));
+    // What it has read: up to its cursor.
+    g.append(s("line", { x1: LABEL_W, x2: cx, y1: y + 10, y2: y + 10, class: "lane-read" }));
+    if (c.connected && cursor <= ring.head) {
+      // Its backlog waits in the ring (or was evicted from it).
+      g.append(
+        s("line", { x1: cx, x2: x(ring.head) + cellW, y1: y + 10, y2: y + 10, class: "lane-backlog" }),
+      );
+    }
+    const marker = s(
+      "path",
+      { d: `M${cx - 6},${y + 2} L${cx + 6},${y + 2} L${cx},${y + 12} Z`, class: "cursor" },
+      s("title", {}, `${c.name}: ${c.connected ? `cursor at seq ${cursor}` : `offline, last id ${c.lastId ?? "none"}`}`),
+    );
+    g.append(marker);
+    if (cursor < lo) {
+      g.append(s("text", { x: LABEL_W + 12, y: y + 22, class: "behind-label" }, `${lo - cursor} more behind`));
+    }
+    const note = { live: "", stalled: "stalled", behind: "behind the ring", offline: "offline" }[state];
+    if (note) {
+      g.append(s("text", { x: width - 6, y: y + 22, class: "lane-note" }, note));
+    }
+    svg.append(g);
+  });
+}
