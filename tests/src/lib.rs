@@ -4,6 +4,7 @@
 //! parser.
 #![warn(missing_docs, missing_debug_implementations)]
 
+pub mod imports;
 mod s3;
 mod server;
 mod sse;

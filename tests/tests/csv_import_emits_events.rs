@@ -2,76 +2,16 @@
 //! existing one, each carrying the item as stored; an import with a bad row
 //! is refused as a whole, naming the row, and writes and emits nothing.
 
-use std::collections::BTreeMap;
 use std::time::Duration;
 
 use serde_json::{Value, json};
-use tidings_tests::{EDITOR_TOKEN, SseClient, SseEvent, Tidings, http, seq_of};
+use tidings_tests::imports::{assert_item_events, by_part_number, import, stored_events};
+use tidings_tests::{SseClient, Tidings, seq_of};
 
 const WAIT: Duration = Duration::from_secs(10);
 
 async fn import_csv(server: &Tidings, csv: &str) -> (u16, Value) {
-    let resp = http()
-        .post(server.url("/api/items/import"))
-        .bearer_auth(EDITOR_TOKEN)
-        .header("content-type", "text/csv")
-        .body(csv.to_string())
-        .send()
-        .await
-        .expect("request");
-    let status = resp.status().as_u16();
-    (status, resp.json().await.unwrap_or(Value::Null))
-}
-
-/// The next `n` stored events.
-async fn stored_events(stream: &mut SseClient, n: usize) -> Vec<SseEvent> {
-    let mut out = Vec::new();
-    while out.len() < n {
-        match stream.next_stored(WAIT).await {
-            Some(ev) => out.push(ev),
-            None => panic!("only {} of {n} events arrived: {out:?}", out.len()),
-        }
-    }
-    out
-}
-
-/// Items by part number, as `GET /api/items` lists them.
-fn by_part_number(items: &Value) -> BTreeMap<String, Value> {
-    items
-        .as_array()
-        .expect("array")
-        .iter()
-        .map(|i| {
-            (
-                i["part_number"].as_str().expect("pn").to_string(),
-                i.clone(),
-            )
-        })
-        .collect()
-}
-
-/// Checks that `events` are exactly one `kind` event per item of `expected`
-/// (part numbers), each whose data is that item as stored now.
-fn assert_item_events(events: &[SseEvent], kind: &str, expected: &[&str], stored: &Value) {
-    let stored = by_part_number(stored);
-    let mut seen: Vec<String> = Vec::new();
-    for ev in events.iter().filter(|e| e.event == kind) {
-        let data: Value = serde_json::from_str(&ev.data).expect("JSON data");
-        let pn = data["part_number"]
-            .as_str()
-            .expect("part_number")
-            .to_string();
-        assert_eq!(
-            Some(&data),
-            stored.get(&pn),
-            "{kind} data differs from the stored item"
-        );
-        seen.push(pn);
-    }
-    seen.sort();
-    let mut expected: Vec<String> = expected.iter().map(|s| s.to_string()).collect();
-    expected.sort();
-    assert_eq!(seen, expected, "{kind} events: {events:?}");
+    import(server, "text/csv", csv.as_bytes().to_vec()).await
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -98,7 +38,7 @@ async fn csv_import_creates_updates_and_refuses_bad_rows() {
     assert_eq!(items["CSV-2"]["description"], "washer, flat");
     assert_eq!(items["CSV-2"]["properties"], json!({"color": "blue"}));
     assert_eq!(items["CSV-1"]["properties"], json!({"color": "red"}));
-    let events = stored_events(&mut stream, 3).await;
+    let events = stored_events(&mut stream, 3, WAIT).await;
     assert_item_events(
         &events,
         "item.created",
@@ -134,7 +74,7 @@ async fn csv_import_creates_updates_and_refuses_bad_rows() {
         json!({}),
         "empty cell omitted"
     );
-    let events = stored_events(&mut stream, 4).await;
+    let events = stored_events(&mut stream, 4, WAIT).await;
     assert_item_events(&events, "item.created", &["CSV-4"], &stored);
     assert_item_events(
         &events,

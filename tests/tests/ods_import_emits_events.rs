@@ -3,12 +3,12 @@
 //! stored; a bad row or a file that is not an ODS spreadsheet is refused as
 //! a whole and writes and emits nothing.
 
-use std::collections::BTreeMap;
 use std::io::{Cursor, Write};
 use std::time::Duration;
 
 use serde_json::{Value, json};
-use tidings_tests::{EDITOR_TOKEN, SseClient, SseEvent, Tidings, http, seq_of};
+use tidings_tests::imports::{assert_item_events, by_part_number, import, stored_events};
+use tidings_tests::{SseClient, Tidings, seq_of};
 
 const WAIT: Duration = Duration::from_secs(10);
 const ODS_MIME: &str = "application/vnd.oasis.opendocument.spreadsheet";
@@ -83,62 +83,7 @@ fn header() -> Vec<Cell> {
 }
 
 async fn import_ods(server: &Tidings, bytes: Vec<u8>) -> (u16, Value) {
-    let resp = http()
-        .post(server.url("/api/items/import"))
-        .bearer_auth(EDITOR_TOKEN)
-        .header("content-type", ODS_MIME)
-        .body(bytes)
-        .send()
-        .await
-        .expect("request");
-    let status = resp.status().as_u16();
-    (status, resp.json().await.unwrap_or(Value::Null))
-}
-
-async fn stored_events(stream: &mut SseClient, n: usize) -> Vec<SseEvent> {
-    let mut out = Vec::new();
-    while out.len() < n {
-        match stream.next_stored(WAIT).await {
-            Some(ev) => out.push(ev),
-            None => panic!("only {} of {n} events arrived: {out:?}", out.len()),
-        }
-    }
-    out
-}
-
-fn by_part_number(items: &Value) -> BTreeMap<String, Value> {
-    items
-        .as_array()
-        .expect("array")
-        .iter()
-        .map(|i| {
-            (
-                i["part_number"].as_str().expect("pn").to_string(),
-                i.clone(),
-            )
-        })
-        .collect()
-}
-
-/// `events` hold exactly one `kind` event per part number of `expected`,
-/// each carrying the item as stored.
-fn assert_item_events(events: &[SseEvent], kind: &str, expected: &[&str], stored: &Value) {
-    let stored = by_part_number(stored);
-    let mut seen = Vec::new();
-    for ev in events.iter().filter(|e| e.event == kind) {
-        let data: Value = serde_json::from_str(&ev.data).expect("JSON data");
-        let pn = data["part_number"].as_str().expect("pn").to_string();
-        assert_eq!(
-            Some(&data),
-            stored.get(&pn),
-            "{kind} data is not the stored item"
-        );
-        seen.push(pn);
-    }
-    seen.sort();
-    let mut expected: Vec<String> = expected.iter().map(|s| s.to_string()).collect();
-    expected.sort();
-    assert_eq!(seen, expected, "{kind} events: {events:?}");
+    import(server, ODS_MIME, bytes).await
 }
 
 /// Asserts a refused import: 400 JSON, no item changed, no event stored.
@@ -186,7 +131,7 @@ async fn ods_import_creates_updates_and_refuses_bad_files() {
     );
     assert_eq!(items["ODS-2"]["properties"]["qty"], "1.5");
     assert_eq!(items["ODS-3"]["properties"], json!({"color": "green"}));
-    let events = stored_events(&mut stream, 3).await;
+    let events = stored_events(&mut stream, 3, WAIT).await;
     assert_item_events(
         &events,
         "item.created",
@@ -219,7 +164,7 @@ async fn ods_import_creates_updates_and_refuses_bad_files() {
         "40",
         "{stored}"
     );
-    let events = stored_events(&mut stream, 3).await;
+    let events = stored_events(&mut stream, 3, WAIT).await;
     assert_item_events(
         &events,
         "item.updated",
