@@ -193,11 +193,28 @@ impl Server {
 /// Binds `config.listen` and serves until SIGTERM or SIGINT.
 pub async fn serve(config: Config) -> Result<(), StartError> {
     let server = build(config)?;
-    let listener = tokio::net::TcpListener::bind(server.state.config.listen).await?;
+    let listener = listen(server.state.config.listen)?;
     let local = listener.local_addr()?;
     tracing::info!(addr = %local, storage = %server.state.config.storage, epoch = %server.state.hub.broker().epoch(), "listening");
     server.run(listener, shutdown_signal()).await?;
     Ok(())
+}
+
+/// Connections the kernel queues before they are accepted: enough for
+/// thousands of clients reconnecting at once after a network blip (the
+/// default of 128 overflows and makes them retry a second later).
+const LISTEN_BACKLOG: u32 = 4096;
+
+/// A listener on `addr` with a deep accept queue.
+pub fn listen(addr: std::net::SocketAddr) -> std::io::Result<tokio::net::TcpListener> {
+    let socket = if addr.is_ipv4() {
+        tokio::net::TcpSocket::new_v4()?
+    } else {
+        tokio::net::TcpSocket::new_v6()?
+    };
+    socket.set_reuseaddr(true)?;
+    socket.bind(addr)?;
+    socket.listen(LISTEN_BACKLOG)
 }
 
 /// Resolves on SIGTERM or SIGINT.
