@@ -13,10 +13,16 @@ pub use s3::S3sFs;
 pub use server::{ADMIN_TOKEN, EDITOR_TOKEN, Tidings, free_port, hung_listener, seq_of};
 pub use sse::{SseClient, SseEvent};
 
-/// An HTTP client for the API calls of a test.
+/// The HTTP client for the API calls of a test: built once (building one
+/// loads the system's TLS roots) and shared; cloning it is cheap.
 pub fn http() -> reqwest::Client {
-    reqwest::Client::builder()
-        .timeout(std::time::Duration::from_secs(20))
-        .build()
-        .expect("client builds")
+    static CLIENT: std::sync::OnceLock<reqwest::Client> = std::sync::OnceLock::new();
+    CLIENT
+        .get_or_init(|| {
+            reqwest::Client::builder()
+                .timeout(std::time::Duration::from_secs(20))
+                .build()
+                .expect("client builds")
+        })
+        .clone()
 }

@@ -7,6 +7,20 @@ use futures::StreamExt;
 use futures::stream::BoxStream;
 use tidings_core::wire::{ParsedEvent, Parser};
 
+/// The client every stream is opened with. Built once: building one loads
+/// the system's TLS roots, which costs milliseconds of CPU each time. It
+/// keeps no idle connection, so every stream opens a fresh one, as after a
+/// network drop.
+fn stream_client() -> &'static reqwest::Client {
+    static CLIENT: std::sync::OnceLock<reqwest::Client> = std::sync::OnceLock::new();
+    CLIENT.get_or_init(|| {
+        reqwest::Client::builder()
+            .pool_max_idle_per_host(0)
+            .build()
+            .expect("client builds")
+    })
+}
+
 /// One event as a client saw it.
 pub type SseEvent = ParsedEvent;
 
@@ -35,8 +49,9 @@ impl SseClient {
     /// Opens `url` (a full URL, query included) with an optional
     /// `Last-Event-ID` header.
     pub async fn connect(url: &str, last_event_id: Option<&str>) -> SseClient {
-        let client = reqwest::Client::new();
-        let mut req = client.get(url).header("accept", "text/event-stream");
+        let mut req = stream_client()
+            .get(url)
+            .header("accept", "text/event-stream");
         if let Some(id) = last_event_id {
             req = req.header("last-event-id", id);
         }
