@@ -7,7 +7,7 @@ use poem::{IntoResponse, Response};
 use serde_json::json;
 use tidings_core::mode::Mode;
 
-use crate::items::ItemError;
+use crate::items::{ItemError, ValidationError};
 
 /// An error answered to an HTTP client.
 #[derive(Debug, Clone)]
@@ -122,10 +122,16 @@ impl IntoResponse for ApiError {
     }
 }
 
+impl From<ValidationError> for ApiError {
+    fn from(err: ValidationError) -> ApiError {
+        ApiError::bad_request(err.to_string())
+    }
+}
+
 impl From<ItemError> for ApiError {
     fn from(err: ItemError) -> ApiError {
         match err {
-            ItemError::Invalid(e) => ApiError::bad_request(e.to_string()),
+            ItemError::Invalid(e) => e.into(),
             ItemError::InvalidRow { row, message } => ApiError::new(
                 StatusCode::BAD_REQUEST,
                 "bad_row",

@@ -31,6 +31,15 @@ pub struct AppState {
 }
 
 impl AppState {
+    /// Checks the editor's bearer token (see [`crate::auth::require`]).
+    pub fn require_editor(&self, req: &poem::Request) -> Result<(), ApiError> {
+        crate::auth::require(
+            req,
+            crate::auth::Role::Editor,
+            self.config.editor_token.as_deref(),
+        )
+    }
+
     /// Admits one write, or answers 503 with `Retry-After` when shutting
     /// down, read-only, or degraded and the write needs storage.
     pub fn begin_write(&self, needs_storage: bool) -> Result<WriteGuard, ApiError> {

@@ -12,7 +12,6 @@ use serde::Serialize;
 use serde_json::json;
 use tidings_core::Kind;
 
-use crate::auth::{Role, require};
 use crate::error::ApiError;
 use crate::import::{ImportError, parse_csv, parse_ods};
 use crate::items::{ItemUpdate, NewItem, NewRevision, valid_part_number};
@@ -66,11 +65,9 @@ pub async fn create(
     body: Body,
     state: Data<&Arc<AppState>>,
 ) -> Result<Response, ApiError> {
-    require(req, Role::Editor, state.config.editor_token.as_deref())?;
+    state.require_editor(req)?;
     let input: NewItem = json_body(body, state.config.max_body_bytes).await?;
-    input
-        .validate()
-        .map_err(|e| ApiError::bad_request(e.to_string()))?;
+    input.validate()?;
     let _write = state.begin_write(true)?;
     let item = state.items.create(input, SystemTime::now()).await?;
     emit(&state, "item.created", &item);
@@ -85,12 +82,10 @@ pub async fn update(
     body: Body,
     state: Data<&Arc<AppState>>,
 ) -> Result<Response, ApiError> {
-    require(req, Role::Editor, state.config.editor_token.as_deref())?;
+    state.require_editor(req)?;
     let pn = checked(&pn)?;
     let input: ItemUpdate = json_body(body, state.config.max_body_bytes).await?;
-    input
-        .validate()
-        .map_err(|e| ApiError::bad_request(e.to_string()))?;
+    input.validate()?;
     let _write = state.begin_write(true)?;
     let item = state.items.update(pn, input, SystemTime::now()).await?;
     emit(&state, "item.updated", &item);
@@ -104,7 +99,7 @@ pub async fn delete(
     Path(pn): Path<String>,
     state: Data<&Arc<AppState>>,
 ) -> Result<Response, ApiError> {
-    require(req, Role::Editor, state.config.editor_token.as_deref())?;
+    state.require_editor(req)?;
     let pn = checked(&pn)?;
     let _write = state.begin_write(true)?;
     let item = state.items.delete(pn).await?;
@@ -131,12 +126,10 @@ pub async fn add_revision(
     body: Body,
     state: Data<&Arc<AppState>>,
 ) -> Result<Response, ApiError> {
-    require(req, Role::Editor, state.config.editor_token.as_deref())?;
+    state.require_editor(req)?;
     let pn = checked(&pn)?;
     let input: NewRevision = json_body(body, state.config.max_body_bytes).await?;
-    input
-        .validate()
-        .map_err(|e| ApiError::bad_request(e.to_string()))?;
+    input.validate()?;
     let _write = state.begin_write(true)?;
     let (revision, _item) = state
         .items
@@ -153,7 +146,7 @@ pub async fn import(
     body: Body,
     state: Data<&Arc<AppState>>,
 ) -> Result<Response, ApiError> {
-    require(req, Role::Editor, state.config.editor_token.as_deref())?;
+    state.require_editor(req)?;
     let content_type = req
         .content_type()
         .unwrap_or("")

@@ -9,7 +9,6 @@ use serde::Deserialize;
 use serde_json::json;
 use tidings_core::Kind;
 
-use crate::auth::{Role, require};
 use crate::error::ApiError;
 use crate::routes::{json_body, json_response};
 use crate::state::AppState;
@@ -35,7 +34,7 @@ pub async fn publish(
     body: Body,
     state: Data<&Arc<AppState>>,
 ) -> Result<Response, ApiError> {
-    require(req, Role::Editor, state.config.editor_token.as_deref())?;
+    state.require_editor(req)?;
     let input: PublishRequest = json_body(body, state.config.max_body_bytes).await?;
     let kind = Kind::new(&input.kind).map_err(|e| ApiError::bad_request(format!("type: {e}")))?;
     if reserved(kind.as_str()) {
