@@ -134,7 +134,8 @@ impl Server {
             .at("/api/*rest", routes::not_found)
             .nest(
                 "/",
-                StaticFilesEndpoint::new(&state.config.web_dir).index_file("index.html"),
+                // Through `get` so HEAD is answered as GET without a body.
+                get(StaticFilesEndpoint::new(&state.config.web_dir).index_file("index.html")),
             );
         api.with_if(cors.is_some(), cors.unwrap_or_default())
             .data(state)
