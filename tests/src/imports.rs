@@ -70,3 +70,14 @@ pub fn assert_item_events(events: &[SseEvent], kind: &str, expected: &[&str], st
     expected.sort();
     assert_eq!(seen, expected, "{kind} events: {events:?}");
 }
+
+/// Asserts that `events` carry the ids right after `head`, consecutively.
+pub fn assert_consecutive_after(events: &[SseEvent], head: &str) {
+    for (n, ev) in events.iter().enumerate() {
+        assert_eq!(
+            crate::seq_of(ev.id.as_deref().expect("id")),
+            crate::seq_of(head) + 1 + n as u64,
+            "ids are not consecutive after {head}: {events:?}"
+        );
+    }
+}

@@ -198,6 +198,16 @@ impl Tidings {
         (status, resp.json().await.unwrap_or(serde_json::Value::Null))
     }
 
+    /// Publishes a `demo.tick` event carrying `{"n": n}`, asserts 202 and
+    /// returns its id.
+    pub async fn publish_tick(&self, n: usize) -> String {
+        let (status, body) = self
+            .publish("demo.tick", serde_json::json!({ "n": n }))
+            .await;
+        assert_eq!(status, 202, "{body}");
+        body["id"].as_str().expect("id").to_string()
+    }
+
     /// Waits until `/health` reports `mode`, at most `timeout`.
     pub async fn wait_mode(&self, mode: &str, timeout: Duration) -> bool {
         let deadline = Instant::now() + timeout;

@@ -5,7 +5,9 @@
 use std::time::Duration;
 
 use serde_json::{Value, json};
-use tidings_tests::imports::{assert_item_events, by_part_number, import, stored_events};
+use tidings_tests::imports::{
+    assert_consecutive_after, assert_item_events, by_part_number, import, stored_events,
+};
 use tidings_tests::{SseClient, Tidings, seq_of};
 
 const WAIT: Duration = Duration::from_secs(10);
@@ -45,13 +47,7 @@ async fn csv_import_creates_updates_and_refuses_bad_rows() {
         &["CSV-1", "CSV-2", "CSV-3"],
         &stored,
     );
-    for (n, ev) in events.iter().enumerate() {
-        assert_eq!(
-            seq_of(ev.id.as_deref().expect("id")),
-            seq_of(&head) + 1 + n as u64,
-            "ids are not consecutive: {events:?}"
-        );
-    }
+    assert_consecutive_after(&events, &head);
 
     // Again, with one row changed and one new row.
     let (status, body) = import_csv(

@@ -83,19 +83,6 @@ fn assert_farewell(events: &[SseEvent], retry: Option<u64>, retry_ms: u64) {
     assert_eq!(farewells, 2, "one state on connect, one farewell");
 }
 
-async fn publish(server: &Tidings, n: usize) -> String {
-    let resp = http()
-        .post(server.url("/api/publish"))
-        .bearer_auth(EDITOR_TOKEN)
-        .json(&json!({ "type": "demo.tick", "data": { "n": n } }))
-        .send()
-        .await
-        .expect("publish request");
-    assert_eq!(resp.status().as_u16(), 202);
-    let body: Value = resp.json().await.expect("JSON");
-    body["id"].as_str().expect("id").to_string()
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sigterm_ends_streams_with_farewell_and_exits_zero() {
     let mut server = Tidings::start(&["--shutdown-timeout", "4s", "--retry-ms", "1000"]).await;
@@ -128,7 +115,7 @@ async fn sigterm_ends_streams_with_farewell_and_exits_zero() {
     // Stored but not yet read when the signal comes: still delivered.
     let mut ids = Vec::new();
     for n in 0..5 {
-        ids.push(publish(&server, n).await);
+        ids.push(server.publish_tick(n).await);
     }
 
     let signalled = Instant::now();

@@ -7,7 +7,9 @@ use std::io::{Cursor, Write};
 use std::time::Duration;
 
 use serde_json::{Value, json};
-use tidings_tests::imports::{assert_item_events, by_part_number, import, stored_events};
+use tidings_tests::imports::{
+    assert_consecutive_after, assert_item_events, by_part_number, import, stored_events,
+};
 use tidings_tests::{SseClient, Tidings, seq_of};
 
 const WAIT: Duration = Duration::from_secs(10);
@@ -138,12 +140,7 @@ async fn ods_import_creates_updates_and_refuses_bad_files() {
         &["ODS-1", "ODS-2", "ODS-3"],
         &stored,
     );
-    for (n, ev) in events.iter().enumerate() {
-        assert_eq!(
-            seq_of(ev.id.as_deref().expect("id")),
-            seq_of(&head) + 1 + n as u64
-        );
-    }
+    assert_consecutive_after(&events, &head);
 
     // One row changed: every existing row counts as updated.
     let (status, body) = import_ods(

@@ -6,7 +6,7 @@
 use std::time::Duration;
 
 use serde_json::{Value, json};
-use tidings_tests::{EDITOR_TOKEN, SseClient, Tidings, http};
+use tidings_tests::{SseClient, Tidings};
 
 const WAIT: Duration = Duration::from_secs(30);
 
@@ -14,7 +14,7 @@ const WAIT: Duration = Duration::from_secs(30);
 async fn server_with_ten_events() -> (Tidings, String) {
     let server = Tidings::start(&["--history-size", "4"]).await;
     for n in 0..10 {
-        publish(&server, n).await;
+        server.publish_tick(n).await;
     }
     let (status, health) = server.get_json("/health").await;
     assert_eq!(status, 200);
@@ -23,29 +23,11 @@ async fn server_with_ten_events() -> (Tidings, String) {
     (server, epoch)
 }
 
-async fn publish(server: &Tidings, n: usize) -> String {
-    let resp = http()
-        .post(server.url("/api/publish"))
-        .bearer_auth(EDITOR_TOKEN)
-        .json(&json!({ "type": "demo.tick", "data": { "n": n } }))
-        .send()
-        .await
-        .expect("publish request");
-    assert_eq!(resp.status().as_u16(), 202);
-    let body: Value = resp.json().await.expect("JSON");
-    body["id"].as_str().expect("id").to_string()
-}
-
-async fn head(server: &Tidings) -> String {
-    let (_, health) = server.get_json("/health").await;
-    health["head"].as_str().expect("head").to_string()
-}
-
 /// Connects with `last_id` (as a header, or as the query parameter when
 /// `in_query`), expects `server.state`, then `stream.reset` with `reason`
 /// and the current head, then exactly the next event published.
 async fn expect_reset_then_live(server: &Tidings, last_id: &str, in_query: bool, reason: &str) {
-    let head_before = head(server).await;
+    let head_before = server.head().await;
     let mut client = if in_query {
         let url = reqwest::Url::parse_with_params(
             &server.url("/api/events"),
@@ -77,7 +59,7 @@ async fn expect_reset_then_live(server: &Tidings, last_id: &str, in_query: bool,
     );
 
     // Live only: nothing from the ring, just the next event published.
-    let live = publish(server, 1000).await;
+    let live = server.publish_tick(1000).await;
     let next = client.next_non_heartbeat(WAIT).await.expect("live event");
     assert_eq!(
         next.id.as_deref(),
@@ -155,7 +137,7 @@ async fn id_at_the_ring_boundary_replays_without_reset() {
     }
     let expected: Vec<String> = (7..=10).map(|s| format!("{epoch}-{s}")).collect();
     assert_eq!(ids, expected);
-    let live = publish(&server, 11).await;
+    let live = server.publish_tick(11).await;
     let next = client.next_non_heartbeat(WAIT).await.expect("live");
     assert_eq!(next.id.as_deref(), Some(live.as_str()));
 }

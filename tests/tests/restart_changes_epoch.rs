@@ -6,7 +6,7 @@
 use std::time::Duration;
 
 use serde_json::{Value, json};
-use tidings_tests::{EDITOR_TOKEN, SseClient, SseEvent, Tidings, http};
+use tidings_tests::{SseClient, SseEvent, Tidings};
 
 const WAIT: Duration = Duration::from_secs(30);
 
@@ -15,19 +15,6 @@ fn split(id: &str) -> (String, u64) {
         .rsplit_once('-')
         .unwrap_or_else(|| panic!("not an event id: {id:?}"));
     (epoch.to_string(), seq.parse().expect("seq"))
-}
-
-async fn publish(server: &Tidings, n: usize) -> String {
-    let resp = http()
-        .post(server.url("/api/publish"))
-        .bearer_auth(EDITOR_TOKEN)
-        .json(&json!({ "type": "demo.tick", "data": { "n": n } }))
-        .send()
-        .await
-        .expect("publish request");
-    assert_eq!(resp.status().as_u16(), 202);
-    let body: Value = resp.json().await.expect("JSON");
-    body["id"].as_str().expect("id").to_string()
 }
 
 async fn next(client: &mut SseClient) -> SseEvent {
@@ -53,7 +40,7 @@ async fn restart_gives_new_epoch_and_old_ids_reset() {
     assert_eq!(next(&mut client).await.event, "server.state");
     let mut before = Vec::new();
     for n in 0..3 {
-        before.push(publish(&server, n).await);
+        before.push(server.publish_tick(n).await);
     }
     let mut last_before = String::new();
     for id in &before {
@@ -83,7 +70,7 @@ async fn restart_gives_new_epoch_and_old_ids_reset() {
 
     let mut after = Vec::new();
     for n in 3..5 {
-        after.push(publish(&server, n).await);
+        after.push(server.publish_tick(n).await);
     }
     for (i, id) in after.iter().enumerate() {
         let (epoch, seq) = split(id);
@@ -117,7 +104,7 @@ async fn restart_gives_new_epoch_and_old_ids_reset() {
 
         // Live events only: not the new epoch's 1..=2 mistaken for a
         // continuation of the old 3.
-        let live = publish(&server, 100).await;
+        let live = server.publish_tick(100).await;
         let ev = next(&mut client).await;
         assert_eq!(ev.id.as_deref(), Some(live.as_str()), "{ev:?}");
         assert_eq!(split(&live).0, epoch_after);
