@@ -21,7 +21,7 @@ use crate::event::{Event, Kind, SharedEvent, StoredEvent};
 use crate::id::{Epoch, EventId, split_id};
 use crate::ring::{HistoryRing, Locate};
 use crate::stats::{BrokerStats, Counters};
-use crate::subscription::{Control, Delivery, ResetReason, Subscription};
+use crate::subscription::{Control, Delivery, ResetReason, Seen, Subscription};
 
 /// The SSE event name of mode changes and of the connect-time mode snapshot.
 pub const STATE_KIND: &str = "server.state";
@@ -206,6 +206,14 @@ pub(crate) struct State {
     /// Incremented by each heartbeat; a subscription sends one heartbeat
     /// when it sees the number change.
     pub(crate) heartbeats: u64,
+    /// Incremented by each [`Broker::announce_state`]; a subscription sends
+    /// the snapshot when it sees the number change.
+    pub(crate) announcements: u64,
+    /// Incremented by each [`Broker::rebase`]; a subscription of an older
+    /// generation is told to reset.
+    pub(crate) generation: u64,
+    /// Why subscriptions of an older generation reset.
+    pub(crate) rebase_reason: ResetReason,
     pub(crate) closed: bool,
     /// Events were stored since the bells were last rung.
     dirty: bool,
@@ -215,6 +223,10 @@ pub(crate) struct State {
 impl State {
     pub(crate) fn head_id(&self) -> EventId {
         EventId::new(self.epoch.clone(), self.ring.head())
+    }
+
+    pub(crate) fn snapshot(&self) -> Option<&Control> {
+        self.snapshot.as_ref()
     }
 }
 
@@ -255,6 +267,9 @@ impl Broker {
                     ring,
                     snapshot: None,
                     heartbeats: 0,
+                    announcements: 0,
+                    generation: 0,
+                    rebase_reason: ResetReason::UnknownEpoch,
                     closed: false,
                     dirty: false,
                     last_wake: None,
@@ -330,6 +345,98 @@ impl Broker {
     /// without storing an event (the state at start-up).
     pub fn set_state(&self, data: &str) {
         write(&self.shared.state).snapshot = Some(Control::state(data));
+    }
+
+    /// The SSE frame of the current `server.state` snapshot, if set: what a
+    /// stream that starts with events from elsewhere sends first.
+    pub fn state_frame(&self) -> Option<bytes::Bytes> {
+        read(&self.shared.state)
+            .snapshot
+            .as_ref()
+            .map(|c| c.frame().clone())
+    }
+
+    /// Stores a mode change whose id was assigned elsewhere (a durable log)
+    /// as a `server.state` event, like [`publish_state`](Self::publish_state).
+    pub fn append_state(
+        &self,
+        id: EventId,
+        data: &str,
+        now: Millis,
+    ) -> Result<SharedEvent, PublishError> {
+        let kind = Kind::new(STATE_KIND).expect("valid kind");
+        self.store(
+            Some(id),
+            Event::new(kind, data),
+            Some(Control::state(data)),
+            now,
+        )
+    }
+
+    /// Sends `data` to every subscription as an id-less `server.state`
+    /// control event and makes it the snapshot, without storing anything:
+    /// for a node whose stored events are sequenced elsewhere (a bus shared
+    /// by several nodes, where this node's mode is not part of the shared
+    /// history). A subscription that sees several announcements between
+    /// two reads gets only the latest.
+    ///
+    /// ```
+    /// use futures::{StreamExt, executor::block_on};
+    /// use tidings_core::{Broker, BrokerConfig, Epoch, SubscribeOptions};
+    /// let broker = Broker::new(Epoch::new("e").unwrap(), BrokerConfig::default());
+    /// let mut sub = broker.subscribe(SubscribeOptions::live()).unwrap();
+    /// broker.announce_state(r#"{"to":"degraded"}"#);
+    /// let state = block_on(sub.next()).unwrap();
+    /// assert_eq!((state.kind(), state.id()), ("server.state", None));
+    /// assert_eq!(broker.head().seq(), 0); // nothing stored
+    /// ```
+    pub fn announce_state(&self, data: &str) {
+        {
+            let mut st = write(&self.shared.state);
+            st.snapshot = Some(Control::state(data));
+            st.announcements += 1;
+        }
+        self.ring_bells();
+    }
+
+    /// Starts the history over as `epoch`, whose next event gets `next_seq`,
+    /// dropping every event held. Each subscription gets a `stream.reset`
+    /// (reason `unknown_epoch` if the epoch changed, else
+    /// `history_exceeded`) and then the events stored after the rebase. For
+    /// a node whose ids come from elsewhere, when that source lost its
+    /// history or moved past events this node never saw: the clients are
+    /// told, never left with a silent gap.
+    ///
+    /// ```
+    /// use futures::{StreamExt, executor::block_on};
+    /// use tidings_core::{Broker, BrokerConfig, Epoch, Event, EventId, Kind, Millis, SubscribeOptions};
+    /// let epoch = Epoch::new("bus").unwrap();
+    /// let broker = Broker::resume_at(epoch.clone(), 5, BrokerConfig::default());
+    /// let mut sub = broker.subscribe(SubscribeOptions::live()).unwrap();
+    /// broker.rebase(epoch.clone(), 9); // seqs 5 to 8 will never be seen here
+    /// let ev = Event::new(Kind::new("k").unwrap(), "");
+    /// broker.append(EventId::new(epoch, 9), ev, Millis(0)).unwrap();
+    /// let reset = block_on(sub.next()).unwrap();
+    /// assert_eq!(reset.data(), r#"{"reason":"history_exceeded","head":"bus-9"}"#);
+    /// assert_eq!(block_on(sub.next()).unwrap().id().unwrap().to_string(), "bus-9");
+    /// ```
+    pub fn rebase(&self, epoch: Epoch, next_seq: u64) {
+        {
+            let mut st = write(&self.shared.state);
+            st.rebase_reason = if st.epoch == epoch {
+                ResetReason::HistoryExceeded
+            } else {
+                ResetReason::UnknownEpoch
+            };
+            st.epoch = epoch;
+            st.ring = HistoryRing::new(
+                self.shared.config.history_size,
+                self.shared.config.history_max_bytes,
+                next_seq,
+            );
+            st.generation += 1;
+        }
+        self.ring_bells();
     }
 
     fn store(
@@ -484,6 +591,35 @@ impl Broker {
     /// assert_eq!(broker.subscribers(), 0);
     /// ```
     pub fn subscribe(&self, options: SubscribeOptions) -> Result<Subscription, SubscribeError> {
+        self.register(options, false)
+            .map(|sub| sub.expect("evicted ids reset"))
+    }
+
+    /// Like [`subscribe`](Self::subscribe), but when the last id is of the
+    /// current epoch and its successors were evicted from the ring, registers
+    /// nothing and returns `None`: the caller may replay the missing events
+    /// from elsewhere (a bus) and try again from a later id.
+    ///
+    /// ```
+    /// use tidings_core::{Broker, BrokerConfig, Epoch, SubscribeOptions};
+    /// let broker = Broker::resume_at(Epoch::new("e").unwrap(), 100, BrokerConfig::default());
+    /// assert!(broker.subscribe_retained(SubscribeOptions::resume("e-50")).unwrap().is_none());
+    /// let sub = broker.subscribe_retained(SubscribeOptions::resume("e-99")).unwrap();
+    /// assert!(sub.is_some());
+    /// assert_eq!(broker.subscribers(), 1);
+    /// ```
+    pub fn subscribe_retained(
+        &self,
+        options: SubscribeOptions,
+    ) -> Result<Option<Subscription>, SubscribeError> {
+        self.register(options, true)
+    }
+
+    fn register(
+        &self,
+        options: SubscribeOptions,
+        evicted_is_none: bool,
+    ) -> Result<Option<Subscription>, SubscribeError> {
         let shared = &self.shared;
         let st = read(&shared.state);
         if st.closed {
@@ -502,6 +638,7 @@ impl Broker {
                 }
                 Ok((_, seq)) => match st.ring.locate_after(seq) {
                     Locate::From(from) => (from, None),
+                    Locate::Evicted if evicted_is_none => return Ok(None),
                     Locate::Evicted => (st.ring.next_seq(), Some(ResetReason::HistoryExceeded)),
                     Locate::Ahead => (st.ring.next_seq(), Some(ResetReason::InvalidId)),
                 },
@@ -536,17 +673,21 @@ impl Broker {
                 }
             }
         };
-        let heartbeats = st.heartbeats;
+        let seen = Seen {
+            heartbeats: st.heartbeats,
+            announcements: st.announcements,
+            generation: st.generation,
+        };
         drop(st);
-        Ok(Subscription::new(
+        Ok(Some(Subscription::new(
             shared.clone(),
             key,
             bell_rx,
             cursor,
-            heartbeats,
+            seen,
             pending,
             options.kinds,
-        ))
+        )))
     }
 }
 

@@ -95,6 +95,11 @@ impl Control {
         }
     }
 
+    /// The complete SSE frame.
+    pub fn frame(&self) -> &Bytes {
+        &self.frame
+    }
+
     /// What kind of control event this is.
     pub fn control_kind(&self) -> ControlKind {
         self.kind
@@ -159,6 +164,15 @@ impl Delivery {
     }
 }
 
+/// The broker-wide counters a subscription compares with its own to know
+/// which control events are due.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Seen {
+    pub(crate) heartbeats: u64,
+    pub(crate) announcements: u64,
+    pub(crate) generation: u64,
+}
+
 /// A subscriber's view of the broker: a [`Stream`] of [`Delivery`] items
 /// that ends when the broker closes. Dropping it unregisters it.
 ///
@@ -173,7 +187,7 @@ pub struct Subscription {
     bell: Pin<Box<Receiver<()>>>,
     /// Seq of the next stored event to deliver.
     cursor: u64,
-    heartbeats: u64,
+    seen: Seen,
     pending: VecDeque<Delivery>,
     kinds: Option<Vec<Kind>>,
     /// Stored events yielded since the shared counter was last updated.
@@ -187,7 +201,7 @@ impl Subscription {
         key: usize,
         bell: Receiver<()>,
         cursor: u64,
-        heartbeats: u64,
+        seen: Seen,
         pending: VecDeque<Delivery>,
         kinds: Option<Vec<Kind>>,
     ) -> Subscription {
@@ -196,7 +210,7 @@ impl Subscription {
             key,
             bell: Box::pin(bell),
             cursor,
-            heartbeats,
+            seen,
             pending,
             kinds,
             delivered: 0,
@@ -217,8 +231,23 @@ impl Subscription {
         Counters::add(&counters.delivered, std::mem::take(&mut self.delivered));
         let max = self.shared.max_batch();
         let st = self.shared.state();
-        if st.heartbeats != self.heartbeats {
-            self.heartbeats = st.heartbeats;
+        if st.generation != self.seen.generation {
+            self.seen.generation = st.generation;
+            sink(Item::Control(Control::reset(
+                st.rebase_reason,
+                &st.head_id(),
+            )));
+            self.cursor = st.ring.tail();
+            Counters::add(&counters.resets, 1);
+        }
+        if st.announcements != self.seen.announcements {
+            self.seen.announcements = st.announcements;
+            if let Some(state) = st.snapshot() {
+                sink(Item::Control(state.clone()));
+            }
+        }
+        if st.heartbeats != self.seen.heartbeats {
+            self.seen.heartbeats = st.heartbeats;
             sink(Item::Control(Control::heartbeat()));
         }
         if self.cursor < st.ring.tail() {
