@@ -34,10 +34,24 @@ pub struct Config {
     #[arg(long, env = "TIDINGS_LISTEN", default_value = "127.0.0.1:8080")]
     pub listen: SocketAddr,
 
-    /// Storage: `fs:<dir>`, `memory`, or `s3://<bucket>?endpoint=<url>&region=<r>`
+    /// Storage (items, and the history when there is no bus): `fs:<dir>`, `memory`, or `s3://<bucket>?endpoint=<url>&region=<r>`
     /// (credentials from AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY).
     #[arg(long, env = "TIDINGS_STORAGE", default_value = "fs:./data")]
     pub storage: StorageUrl,
+
+    /// Redis Streams bus shared with other nodes (`redis://host:port/`).
+    /// Without it the node works alone and keeps its history in storage.
+    #[arg(long, env = "TIDINGS_BUS")]
+    pub bus: Option<String>,
+
+    /// Name of the bus's keys, so several hubs can share one Redis.
+    #[arg(long, env = "TIDINGS_BUS_KEY", default_value = "tidings")]
+    pub bus_key: String,
+
+    /// Events the bus stream keeps (approximately) for replay beyond a
+    /// node's ring.
+    #[arg(long, env = "TIDINGS_BUS_HISTORY", default_value_t = 100_000)]
+    pub bus_history: usize,
 
     /// Bearer token for writes and publishing. Required unless listening on loopback.
     #[arg(long, env = "TIDINGS_EDITOR_TOKEN", hide_env_values = true)]
@@ -55,7 +69,7 @@ pub struct Config {
     #[arg(long, env = "TIDINGS_HISTORY_BYTES", default_value_t = 64 << 20)]
     pub history_bytes: usize,
 
-    /// Time between storage probes.
+    /// Time between storage (and bus) probes.
     #[arg(long, env = "TIDINGS_PROBE_INTERVAL", default_value = "5s", value_parser = duration)]
     pub probe_interval: Duration,
 

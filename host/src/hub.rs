@@ -1,24 +1,50 @@
-//! The hub: the core broker driven by the server's clock, with the tasks
-//! that flush batched wake-ups and send heartbeats.
+//! The hub: the core broker driven by the server's clock, the log that gives
+//! stored events their ids (the node's durable history, or the bus shared
+//! with other nodes), and the tasks that flush batched wake-ups and send
+//! heartbeats.
 
 use std::sync::Arc;
 use std::time::Duration;
 
-use tidings_core::{Broker, BrokerConfig, Epoch, Event, Kind, PublishError, SharedEvent};
+use tidings_core::{Broker, BrokerConfig, Epoch, Event, EventId, Kind};
 use tokio::sync::Notify;
 
+use crate::bus::Bus;
 use crate::clock::Clock;
+use crate::history::Loaded;
+use crate::sequencer::Sequencer;
 
-/// The broker plus what feeds it time. Cheap to clone.
+/// Why an event was not stored.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum PublishFailed {
+    /// The server is shutting down.
+    #[error("the server is shutting down")]
+    Closed,
+    /// The history (storage or bus) could not take it.
+    #[error("the event log is unavailable")]
+    Unavailable,
+}
+
+/// Where stored events get their ids.
+#[derive(Debug, Clone)]
+pub enum Log {
+    /// This node alone, writing its durable history.
+    Local(Arc<Sequencer>),
+    /// A bus shared with other nodes.
+    Bus(Arc<Bus>),
+}
+
+/// The broker plus what feeds it time and ids. Cheap to clone.
 #[derive(Debug, Clone)]
 pub struct Hub {
     broker: Broker,
     clock: Clock,
     flush: Arc<Notify>,
+    log: Log,
 }
 
 /// A new epoch token: 10 characters of `[a-z0-9]` from the OS's randomness,
-/// so a restart's ids are never mistaken for this run's.
+/// so a new history's ids are never mistaken for an earlier one's.
 pub fn new_epoch() -> Epoch {
     const ALPHABET: &[u8] = b"abcdefghijklmnopqrstuvwxyz0123456789";
     let mut raw = [0u8; 10];
@@ -31,12 +57,23 @@ pub fn new_epoch() -> Epoch {
 }
 
 impl Hub {
-    /// A hub over a fresh history.
-    pub fn new(config: BrokerConfig, clock: Clock) -> Hub {
+    /// A hub continuing `history` (restored from storage or the bus), whose
+    /// next ids come from `log`.
+    pub fn new(config: BrokerConfig, clock: Clock, history: Loaded, log: Log) -> Hub {
+        let first = history.events.first().map_or(history.next_seq, |r| r.seq);
+        let broker = Broker::resume_at(history.epoch.clone(), first, config);
+        let now = clock.now();
+        for r in history.events {
+            let id = EventId::new(history.epoch.clone(), r.seq);
+            broker
+                .append(id, Event::new(r.kind, r.data), now)
+                .expect("restored histories are contiguous");
+        }
         Hub {
-            broker: Broker::new(new_epoch(), config),
+            broker,
             clock,
             flush: Arc::new(Notify::new()),
+            log,
         }
     }
 
@@ -50,23 +87,42 @@ impl Hub {
         &self.clock
     }
 
-    /// Publishes an event now.
-    pub fn publish(&self, kind: Kind, data: String) -> Result<SharedEvent, PublishError> {
-        let stored = self
-            .broker
-            .publish(Event::new(kind, data), self.clock.now())?;
-        self.wake_flusher();
-        Ok(stored)
+    /// The bus, when the node is one of several.
+    pub fn bus(&self) -> Option<&Arc<Bus>> {
+        match &self.log {
+            Log::Bus(bus) => Some(bus),
+            Log::Local(_) => None,
+        }
     }
 
-    /// Publishes a mode transition as a stored `server.state` event.
-    pub fn publish_state(&self, data: &str) -> Result<SharedEvent, PublishError> {
-        let stored = self.broker.publish_state(data, self.clock.now())?;
-        self.wake_flusher();
-        Ok(stored)
+    /// Stores an event; returns its id once it is durable (in the node's
+    /// history, or on the bus).
+    pub async fn publish(&self, kind: Kind, data: String) -> Result<EventId, PublishFailed> {
+        if self.broker.is_closed() {
+            return Err(PublishFailed::Closed);
+        }
+        match &self.log {
+            Log::Local(seq) => seq.publish(self, kind, data).await,
+            Log::Bus(bus) => bus.publish(&kind, &data).await.map_err(|e| {
+                tracing::warn!(error = %e, "publish not taken by the bus");
+                PublishFailed::Unavailable
+            }),
+        }
     }
 
-    fn wake_flusher(&self) {
+    /// Publishes a mode transition. A node alone stores it as a
+    /// `server.state` event when its storage is healthy; otherwise, and on a
+    /// node of a bus (whose mode is not part of the shared history), it is
+    /// announced to the node's streams at once, without an id.
+    pub fn publish_state(&self, data: &str, storage_healthy: bool) {
+        match &self.log {
+            Log::Local(seq) if storage_healthy => seq.publish_state(self, data),
+            _ => self.broker.announce_state(data),
+        }
+    }
+
+    /// Schedules the flusher when stored events wait for a wake-up.
+    pub fn wake_flusher(&self) {
         if self.broker.next_flush().is_some() {
             self.flush.notify_one();
         }

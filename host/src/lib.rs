@@ -12,9 +12,11 @@
 
 pub mod accept;
 pub mod auth;
+pub mod bus;
 pub mod clock;
 pub mod config;
 pub mod error;
+pub mod history;
 pub mod hub;
 pub mod import;
 pub mod items;
@@ -23,6 +25,7 @@ pub mod metrics;
 pub mod mode_driver;
 pub mod raw_sse;
 pub mod routes;
+pub mod sequencer;
 pub mod state;
 pub mod storage;
 pub mod telemetry;
@@ -34,16 +37,19 @@ use poem::endpoint::StaticFilesEndpoint;
 use poem::middleware::Cors;
 use poem::{Endpoint, EndpointExt, IntoResponse, Route, get, post, put};
 use tidings_core::BrokerConfig;
-use tidings_core::mode::ModeConfig;
+use tidings_core::mode::{Component, ModeConfig};
 
 pub use config::Config;
 
+use crate::bus::{Bus, BusConfig};
 use crate::clock::Clock;
-use crate::hub::Hub;
+use crate::history::Loaded;
+use crate::hub::{Hub, Log, new_epoch};
 use crate::items::Items;
 use crate::lifecycle::Lifecycle;
 use crate::metrics::{Metrics, route_label};
 use crate::mode_driver::ModeControl;
+use crate::sequencer::Sequencer;
 use crate::state::AppState;
 use crate::storage::Store;
 
@@ -56,6 +62,9 @@ pub enum StartError {
     /// The storage could not be opened.
     #[error("cannot open storage: {0}")]
     Storage(#[from] storage::StorageError),
+    /// The bus could not be joined.
+    #[error("cannot join the bus: {0}")]
+    Bus(#[from] bus::BusError),
     /// The listener failed.
     #[error("cannot listen: {0}")]
     Io(#[from] std::io::Error),
@@ -69,10 +78,64 @@ pub struct Server {
     store: Store,
 }
 
-/// Builds the server's state from `config` (no socket, no tasks yet).
+/// Builds the server's state from `config` with a new, empty history and no
+/// bus (no socket, no tasks, no I/O yet): what tests drive through poem's
+/// test client.
 pub fn build(config: Config) -> Result<Server, StartError> {
     config.validate()?;
-    let store = Store::open(&config.storage)?.with_timeout(config.storage_timeout);
+    let store = open_store(&config)?;
+    let history = Loaded::fresh(new_epoch());
+    let writer = history::Writer::new(store.clone(), history.epoch.clone(), config.history_size);
+    let log = Log::Local(Arc::new(Sequencer::new(writer)));
+    assemble(config, store, history, log)
+}
+
+/// Builds the server's state from `config`, continuing its history: joins
+/// the bus when one is configured, else loads the node's durable history
+/// from storage.
+pub async fn start(config: Config) -> Result<Server, StartError> {
+    config.validate()?;
+    let store = open_store(&config)?;
+    let (history, log) = match &config.bus {
+        Some(url) => {
+            let bus_config = BusConfig {
+                url: url.clone(),
+                key: config.bus_key.clone(),
+                max_len: config.bus_history,
+                timeout: config.probe_timeout,
+            };
+            let (bus, history) = Bus::connect(bus_config, config.history_size).await?;
+            (history, Log::Bus(Arc::new(bus)))
+        }
+        None => {
+            let fresh = new_epoch();
+            let loading = history::load(&store, config.history_size, fresh.clone());
+            // A store that is down or hung at start must not keep the node
+            // from serving: it starts a new history instead (clients reset).
+            let history = match tokio::time::timeout(config.storage_timeout, loading).await {
+                Ok(Ok(history)) => history,
+                Ok(Err(e)) => {
+                    tracing::warn!(error = %e, "history not loaded; starting a new epoch");
+                    Loaded::fresh(fresh)
+                }
+                Err(_) => {
+                    tracing::warn!("history not loaded in time; starting a new epoch");
+                    Loaded::fresh(fresh)
+                }
+            };
+            let writer =
+                history::Writer::new(store.clone(), history.epoch.clone(), config.history_size);
+            (history, Log::Local(Arc::new(Sequencer::new(writer))))
+        }
+    };
+    assemble(config, store, history, log)
+}
+
+fn open_store(config: &Config) -> Result<Store, StartError> {
+    Ok(Store::open(&config.storage)?.with_timeout(config.storage_timeout))
+}
+
+fn assemble(config: Config, store: Store, history: Loaded, log: Log) -> Result<Server, StartError> {
     let clock = Clock::new();
     let broker_config = BrokerConfig {
         history_size: config.history_size,
@@ -80,7 +143,7 @@ pub fn build(config: Config) -> Result<Server, StartError> {
         max_subscribers: Some(config.max_clients),
         ..BrokerConfig::default()
     };
-    let hub = Hub::new(broker_config, clock);
+    let hub = Hub::new(broker_config, clock, history, log);
     let mode_config = ModeConfig::new(config.fail_threshold, config.recover_threshold)
         .map_err(|_| config::ConfigError::Threshold)?;
     let mode = Arc::new(ModeControl::new(mode_config, config.read_only, hub.clone()));
@@ -155,19 +218,41 @@ impl Server {
             .boxed()
     }
 
-    /// Starts the background tasks: flusher, heartbeats, storage probes and
-    /// the SIGUSR1 toggle.
+    /// Starts the background tasks: flusher, heartbeats, storage probes, the
+    /// bus's reader and probes, and the SIGUSR1 toggle.
     pub fn spawn_tasks(&self) {
         let st = &self.state;
         tokio::spawn(st.hub.clone().run_flusher());
         tokio::spawn(st.hub.clone().run_heartbeats(st.config.heartbeat_interval));
+        let (store, metrics) = (self.store.clone(), st.metrics.clone());
         tokio::spawn(mode_driver::run_probes(
             st.mode.clone(),
-            self.store.clone(),
-            st.metrics.clone(),
+            Component::Storage,
             st.config.probe_interval,
             st.config.probe_timeout,
+            move || {
+                let store = store.clone();
+                async move { store.probe().await }
+            },
+            move |took, ok| metrics.record_probe(took, ok),
         ));
+        if let Some(bus) = st.hub.bus() {
+            let (reader, hub) = (bus.clone(), st.hub.clone());
+            tokio::spawn(async move { reader.run_reader(hub).await });
+            let (prober, hub) = (bus.clone(), st.hub.clone());
+            let recorder = bus.clone();
+            tokio::spawn(mode_driver::run_probes(
+                st.mode.clone(),
+                Component::Bus,
+                st.config.probe_interval,
+                st.config.probe_timeout,
+                move || {
+                    let (bus, hub) = (prober.clone(), hub.clone());
+                    async move { bus.probe(&hub).await }
+                },
+                move |_, ok| recorder.set_up(ok),
+            ));
+        }
         // Registered before the first request is served, so an early SIGUSR1
         // never meets the default action (which would end the process).
         #[cfg(unix)]
@@ -193,7 +278,7 @@ impl Server {
 
 /// Binds `config.listen` and serves until SIGTERM or SIGINT.
 pub async fn serve(config: Config) -> Result<(), StartError> {
-    let server = build(config)?;
+    let server = start(config).await?;
     let listener = listen(server.state.config.listen)?;
     let local = listener.local_addr()?;
     tracing::info!(addr = %local, storage = %server.state.config.storage, epoch = %server.state.hub.broker().epoch(), "listening");

@@ -6,6 +6,7 @@ use std::sync::Mutex;
 use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
 use std::time::Duration;
 
+use crate::bus::BusStatus;
 use tidings_core::BrokerStats;
 use tidings_core::mode::Mode;
 
@@ -49,7 +50,13 @@ impl Metrics {
     }
 
     /// The Prometheus text exposition.
-    pub fn render(&self, clients: usize, broker: BrokerStats, mode: Mode) -> String {
+    pub fn render(
+        &self,
+        clients: usize,
+        broker: BrokerStats,
+        mode: Mode,
+        bus: Option<BusStatus>,
+    ) -> String {
         let mut out = String::with_capacity(2048);
         let mut metric = |name: &str, kind: &str, help: &str, value: u64| {
             let _ = writeln!(
@@ -57,6 +64,32 @@ impl Metrics {
                 "# HELP {name} {help}\n# TYPE {name} {kind}\n{name} {value}"
             );
         };
+        if let Some(bus) = bus {
+            metric(
+                "tidings_bus_up",
+                "gauge",
+                "1 while the last bus probe succeeded.",
+                u64::from(bus.up),
+            );
+            metric(
+                "tidings_bus_head_seq",
+                "gauge",
+                "Seq of the newest entry on the bus.",
+                bus.head,
+            );
+            metric(
+                "tidings_bus_applied_seq",
+                "gauge",
+                "Seq of the last bus entry this node delivered.",
+                bus.applied,
+            );
+            metric(
+                "tidings_bus_lag_events",
+                "gauge",
+                "Bus entries this node has not delivered yet.",
+                bus.lag(),
+            );
+        }
         metric(
             "tidings_sse_clients",
             "gauge",

@@ -1,7 +1,7 @@
-//! Drives the core's mode machine: storage probes on a timer (each bounded
-//! by a hard timeout, so a hung store counts as a failure, not a stall), the
-//! operator's toggle from SIGUSR1 and the admin API. Every transition is
-//! published as a stored `server.state` event.
+//! Drives the core's mode machine: storage and bus probes on a timer (each
+//! bounded by a hard timeout, so a hung store counts as a failure, not a
+//! stall), the operator's toggle from SIGUSR1 and the admin API. Every
+//! transition is published as `server.state` (see [`Hub::publish_state`]).
 
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant};
@@ -9,8 +9,6 @@ use std::time::{Duration, Instant};
 use tidings_core::mode::{Component, Mode, ModeConfig, ModeMachine, OperatorInput, Transition};
 
 use crate::hub::Hub;
-use crate::metrics::Metrics;
-use crate::storage::Store;
 
 /// The mode machine shared by the server.
 #[derive(Debug)]
@@ -53,7 +51,7 @@ impl ModeControl {
     pub fn operator(&self, input: OperatorInput) -> Mode {
         let mut machine = self.machine();
         let change = machine.handle_operator(input, self.hub.clock().now());
-        self.publish(change);
+        self.publish(&machine, change);
         machine.mode()
     }
 
@@ -61,30 +59,37 @@ impl ModeControl {
     pub fn probe(&self, component: Component, ok: bool) -> Option<Transition> {
         let mut machine = self.machine();
         let change = machine.handle_probe(component, ok, self.hub.clock().now());
-        self.publish(change);
+        self.publish(&machine, change);
         change
     }
 
     /// Publishes under the machine's lock, so `server.state` events are
-    /// stored in the order of the transitions.
-    fn publish(&self, change: Option<Transition>) {
+    /// stored in the order of the transitions. While storage is unhealthy a
+    /// node alone cannot store them: they are announced at once instead.
+    fn publish(&self, machine: &ModeMachine, change: Option<Transition>) {
         if let Some(t) = change {
             tracing::info!(from = %t.from, to = %t.to, reason = %t.reason, "mode changed");
-            if let Err(e) = self.hub.publish_state(&t.to_json()) {
-                tracing::debug!(error = %e, "mode change not published: shutting down");
-            }
+            self.hub
+                .publish_state(&t.to_json(), machine.health(Component::Storage));
         }
     }
 }
 
-/// Probes storage every `interval` until the hub closes.
-pub async fn run_probes(
+/// Runs `probe` every `interval` until the hub closes, each bounded by
+/// `timeout`, and feeds the outcomes to the mode machine as `component`;
+/// `record` sees each outcome and its duration.
+pub async fn run_probes<F, Fut, E>(
     mode: Arc<ModeControl>,
-    store: Store,
-    metrics: Arc<Metrics>,
+    component: Component,
     interval: Duration,
     timeout: Duration,
-) {
+    mut probe: F,
+    mut record: impl FnMut(Duration, bool),
+) where
+    F: FnMut() -> Fut,
+    Fut: Future<Output = Result<(), E>>,
+    E: std::fmt::Display,
+{
     let mut tick = tokio::time::interval(interval);
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
@@ -93,19 +98,19 @@ pub async fn run_probes(
             return;
         }
         let started = Instant::now();
-        let ok = match tokio::time::timeout(timeout, store.probe()).await {
+        let ok = match tokio::time::timeout(timeout, probe()).await {
             Ok(Ok(())) => true,
             Ok(Err(e)) => {
-                tracing::warn!(error = %e, "storage probe failed");
+                tracing::warn!(%component, error = %e, "probe failed");
                 false
             }
             Err(_) => {
-                tracing::warn!(?timeout, "storage probe timed out");
+                tracing::warn!(%component, ?timeout, "probe timed out");
                 false
             }
         };
-        metrics.record_probe(started.elapsed(), ok);
-        mode.probe(Component::Storage, ok);
+        record(started.elapsed(), ok);
+        mode.probe(component, ok);
     }
 }
 

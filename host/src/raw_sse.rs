@@ -20,7 +20,7 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 
 use crate::error::ApiError;
-use crate::routes::events::{self, EventsQuery};
+use crate::routes::events::{self, EventsQuery, Step};
 use crate::state::AppState;
 
 /// A write buffer grown past this by a burst is released once written.
@@ -85,14 +85,13 @@ pub async fn serve(mut socket: TcpStream, req: StreamRequest, state: Arc<AppStat
             .map_err(|e| ApiError::bad_request(format!("invalid query: {e}"))),
         None => Ok(EventsQuery::default()),
     };
-    let mut sub = match query.and_then(|q| events::open(&state, req.last_event_id, q)) {
-        Ok(sub) => sub,
-        Err(err) => {
-            let status = err.status().as_u16();
-            write_response(&mut socket, err.into_response(), grant.as_deref()).await;
-            state.metrics.record_request("/api/events", status);
-            return;
-        }
+    let mut opening = match query.and_then(|q| events::open(req.last_event_id, q)) {
+        Ok(opening) => opening,
+        Err(err) => return refuse(socket, err, grant.as_deref(), &state).await,
+    };
+    let mut step = match opening.step(&state).await {
+        Ok(step) => step,
+        Err(err) => return refuse(socket, err, grant.as_deref(), &state).await,
     };
     state.metrics.record_request("/api/events", 200);
 
@@ -106,6 +105,24 @@ pub async fn serve(mut socket: TcpStream, req: StreamRequest, state: Arc<AppStat
     }
     out.extend_from_slice(b"\r\n");
     out.extend_from_slice(&events::preamble(&state));
+    // Older events from the bus first, then the subscription; a failure on
+    // the way closes the stream and the client resumes from its last id.
+    let mut sub = loop {
+        match step {
+            Step::Live(sub) => break sub,
+            Step::Replay(frames) => {
+                out.extend_from_slice(&frames);
+                if socket.write_all(&out).await.is_err() {
+                    return;
+                }
+                out.clear();
+                step = match opening.step(&state).await {
+                    Ok(step) => step,
+                    Err(_) => return,
+                };
+            }
+        }
+    };
     if socket.write_all(&out).await.is_err() {
         return;
     }
@@ -140,6 +157,13 @@ pub async fn serve(mut socket: TcpStream, req: StreamRequest, state: Arc<AppStat
     // The broker closed: the server is shutting down.
     let _ = wr.write_all(&events::farewell(&state)).await;
     let _ = wr.shutdown().await;
+}
+
+/// Answers a stream that cannot be opened with its error.
+async fn refuse(mut socket: TcpStream, err: ApiError, grant: Option<&str>, state: &AppState) {
+    let status = err.status().as_u16();
+    write_response(&mut socket, err.into_response(), grant).await;
+    state.metrics.record_request("/api/events", status);
 }
 
 /// Writes a small complete response (an error) and closes.

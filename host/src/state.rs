@@ -2,6 +2,8 @@
 
 use std::sync::Arc;
 
+use tidings_core::mode::Component;
+
 use crate::config::Config;
 use crate::error::ApiError;
 use crate::hub::Hub;
@@ -41,10 +43,13 @@ impl AppState {
     }
 
     /// Admits one write, or answers 503 with `Retry-After` when shutting
-    /// down, read-only, or degraded and the write needs storage.
+    /// down, read-only, degraded and the write needs storage, or the bus is
+    /// down (every write emits an event through it).
     pub fn begin_write(&self, needs_storage: bool) -> Result<WriteGuard, ApiError> {
         let mode = self.mode.mode();
-        if mode.refuses_all_writes() || (needs_storage && mode.refuses_storage_writes()) {
+        let bus_down = self.hub.bus().is_some() && !self.mode.health(Component::Bus);
+        if mode.refuses_all_writes() || (needs_storage && mode.refuses_storage_writes()) || bus_down
+        {
             return Err(ApiError::refused_by_mode(mode, RETRY_AFTER_SECS));
         }
         self.lifecycle.begin_write().ok_or_else(|| {

@@ -447,12 +447,36 @@ impl Store {
         self.write_json(&path, revision).await
     }
 
-    /// Names of the `.json` files directly in `dir` (which ends in `/`).
-    ///
-    /// Backends disagree on listings: fs returns `dir` itself, S3 returns
-    /// common prefixes as directories, memory returns neither. Keeping only
-    /// non-directory entries whose name ends in `.json` makes them agree.
-    async fn list_json(&self, dir: &str) -> Result<Vec<String>, StorageError> {
+    /// Whether the backend appends to an object in place (fs does; S3 and
+    /// memory rewrite whole objects).
+    pub fn can_append(&self) -> bool {
+        self.op.info().capability().write_can_append
+    }
+
+    /// Reads a whole object, `None` if it does not exist.
+    pub async fn read_bytes(&self, path: &str) -> Result<Option<Vec<u8>>, StorageError> {
+        match self.op.read(path).await {
+            Ok(buf) => Ok(Some(buf.to_vec())),
+            Err(e) if e.kind() == ErrorKind::NotFound => Ok(None),
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    /// Creates or replaces a whole object.
+    pub async fn write_bytes(&self, path: &str, bytes: Vec<u8>) -> Result<(), StorageError> {
+        self.op.write(path, bytes).await?;
+        Ok(())
+    }
+
+    /// Appends to an existing object (see [`Store::can_append`]).
+    pub async fn append_bytes(&self, path: &str, bytes: Vec<u8>) -> Result<(), StorageError> {
+        self.op.write_with(path, bytes).append(true).await?;
+        Ok(())
+    }
+
+    /// Names of the objects directly in `dir` (which ends in `/`), without
+    /// directories; empty when `dir` does not exist.
+    pub async fn list_names(&self, dir: &str) -> Result<Vec<String>, StorageError> {
         let entries = match self.op.list(dir).await {
             Ok(entries) => entries,
             Err(e) if e.kind() == ErrorKind::NotFound => return Ok(Vec::new()),
@@ -462,8 +486,30 @@ impl Store {
             .into_iter()
             .filter(|e| !e.metadata().is_dir() && !e.path().ends_with('/'))
             .map(|e| e.name().to_string())
-            .filter(|name| name.ends_with(".json"))
             .collect())
+    }
+
+    /// Deletes an object; deleting a missing one succeeds.
+    pub async fn delete_object(&self, path: &str) -> Result<(), StorageError> {
+        self.op.delete(path).await?;
+        Ok(())
+    }
+
+    /// Deletes everything under `dir` (which ends in `/`).
+    pub async fn delete_dir(&self, dir: &str) -> Result<(), StorageError> {
+        self.op.delete_with(dir).recursive(true).await?;
+        Ok(())
+    }
+
+    /// Names of the `.json` files directly in `dir` (which ends in `/`).
+    ///
+    /// Backends disagree on listings: fs returns `dir` itself, S3 returns
+    /// common prefixes as directories, memory returns neither. Keeping only
+    /// non-directory entries whose name ends in `.json` makes them agree.
+    async fn list_json(&self, dir: &str) -> Result<Vec<String>, StorageError> {
+        let mut names = self.list_names(dir).await?;
+        names.retain(|name| name.ends_with(".json"));
+        Ok(names)
     }
 
     /// Reads and parses one document, `None` if it does not exist.

@@ -95,7 +95,7 @@ async fn failed_writes_publish_nothing() {
 }
 
 #[tokio::test]
-async fn degraded_refuses_storage_writes_but_not_publish() {
+async fn degraded_refuses_storage_writes_and_publish_on_a_node_alone() {
     let server = server();
     let cli = TestClient::new(server.endpoint());
     for _ in 0..server.state.config.fail_threshold {
@@ -112,12 +112,16 @@ async fn degraded_refuses_storage_writes_but_not_publish() {
     let body: Value = resp.0.into_body().into_json().await.unwrap();
     assert_eq!(body["mode"], "degraded");
     assert_eq!(body["error"], "mode_refuses_writes");
-    cli.post("/api/publish")
+    // A node alone keeps its history in storage, so publishing needs it too.
+    let resp = cli
+        .post("/api/publish")
         .content_type("application/json")
         .body(r#"{"type":"note","data":1}"#)
         .send()
-        .await
-        .assert_status(StatusCode::ACCEPTED);
+        .await;
+    resp.assert_status(StatusCode::SERVICE_UNAVAILABLE);
+    let body: Value = resp.0.into_body().into_json().await.unwrap();
+    assert_eq!(body["mode"], "degraded");
     let health: Value = cli
         .get("/health")
         .send()

@@ -103,9 +103,16 @@ async fn hung_store_degrades_in_bounded_time_and_writes_fail_fast() {
     let body: Value = resp.json().await.expect("JSON");
     assert_eq!(body["mode"], "degraded", "{body}");
 
-    // Publishing needs no storage.
+    // Publishing stores the event in the history on the same store: refused
+    // at once too.
+    let t = Instant::now();
     let (status, body) = server.publish("test.hung", json!({})).await;
-    assert_eq!(status, 202, "{body}");
+    assert_eq!(status, 503, "{body}");
+    assert!(
+        t.elapsed() < Duration::from_secs(2),
+        "publish took {:?}",
+        t.elapsed()
+    );
 }
 
 /// A write admitted while the server still counts storage healthy reaches

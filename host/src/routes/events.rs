@@ -37,27 +37,107 @@ fn parse_types(types: &str) -> Result<Vec<Kind>, ApiError> {
         .collect()
 }
 
-/// Registers a stream for a request: the `Last-Event-ID` header wins over
-/// the `last_event_id` query parameter; `types` filters stored events.
+/// A stream being opened. On a node with a bus, a client whose last id is
+/// older than the ring first gets the missing events read from the bus, in
+/// chunks, then the subscription continues after them; only events the bus
+/// no longer holds end in `stream.reset`.
+#[derive(Debug)]
+pub struct Opening {
+    options: SubscribeOptions,
+    replayed: bool,
+}
+
+/// The next part of a stream being opened.
+#[derive(Debug)]
+pub enum Step {
+    /// Frames of older events read from the bus; more steps follow.
+    Replay(Bytes),
+    /// The subscription: replay from the ring, then live events.
+    Live(Subscription),
+}
+
+/// Starts opening a stream for a request: the `Last-Event-ID` header wins
+/// over the `last_event_id` query parameter; `types` filters stored events.
 /// Shared by this route and the lean path of [`crate::raw_sse`].
-pub fn open(
-    state: &AppState,
-    header_last_id: Option<String>,
-    query: EventsQuery,
-) -> Result<Subscription, ApiError> {
+pub fn open(header_last_id: Option<String>, query: EventsQuery) -> Result<Opening, ApiError> {
     let kinds = query.types.as_deref().map(parse_types).transpose()?;
-    let options = SubscribeOptions {
-        last_event_id: header_last_id.or(query.last_event_id),
-        kinds,
-    };
-    state.hub.broker().subscribe(options).map_err(|e| match e {
-        SubscribeError::Full => {
-            ApiError::unavailable("too_many_clients", "too many streams are open", 5)
-        }
-        SubscribeError::Closed => {
-            ApiError::unavailable("shutting_down", "the server is shutting down", 5)
-        }
+    Ok(Opening {
+        options: SubscribeOptions {
+            last_event_id: header_last_id.or(query.last_event_id),
+            kinds,
+        },
+        replayed: false,
     })
+}
+
+impl Opening {
+    /// The next step; call again after each [`Step::Replay`].
+    pub async fn step(&mut self, state: &AppState) -> Result<Step, ApiError> {
+        let broker = state.hub.broker();
+        let refused = |e| match e {
+            SubscribeError::Full => {
+                ApiError::unavailable("too_many_clients", "too many streams are open", 5)
+            }
+            SubscribeError::Closed => {
+                ApiError::unavailable("shutting_down", "the server is shutting down", 5)
+            }
+        };
+        let Some(bus) = state.hub.bus() else {
+            return broker
+                .subscribe(self.options.clone())
+                .map(Step::Live)
+                .map_err(refused);
+        };
+        if let Some(sub) = broker
+            .subscribe_retained(self.options.clone())
+            .map_err(refused)?
+        {
+            return Ok(Step::Live(sub));
+        }
+        // The id is of the current epoch and older than the ring.
+        let epoch = broker.epoch();
+        let last = self
+            .options
+            .last_event_id
+            .as_deref()
+            .and_then(|id| id.rsplit_once('-')?.1.parse::<u64>().ok())
+            .expect("a retained-only miss is a valid id");
+        let head = broker.head().seq();
+        let records = bus.read_after(last).await.map_err(|e| {
+            tracing::warn!(error = %e, "replay from the bus failed");
+            ApiError::unavailable("bus_unavailable", "replay is unavailable; retry later", 5)
+        })?;
+        if records.first().map(|r| r.seq) != Some(last + 1) {
+            // Gone from the bus too: the subscription says so.
+            return broker
+                .subscribe(self.options.clone())
+                .map(Step::Live)
+                .map_err(refused);
+        }
+        let mut out = BytesMut::new();
+        if !self.replayed {
+            if let Some(state) = broker.state_frame() {
+                out.extend_from_slice(&state);
+            }
+            self.replayed = true;
+        }
+        let mut next = last;
+        for r in records.iter().take_while(|r| r.seq <= head) {
+            next = r.seq;
+            let wanted = self
+                .options
+                .kinds
+                .as_ref()
+                .is_none_or(|k| k.contains(&r.kind));
+            if wanted {
+                let id = format!("{epoch}-{}", r.seq);
+                wire::encode_event(&mut out, Some(&id), Some(r.kind.as_str()), &r.data)
+                    .expect("stored kinds and ids encode");
+            }
+        }
+        self.options.last_event_id = Some(format!("{epoch}-{next}"));
+        Ok(Step::Replay(out.freeze()))
+    }
 }
 
 /// The first frame of every stream: the reconnection delay.
@@ -80,14 +160,39 @@ pub async fn events(
         .headers()
         .get("last-event-id")
         .map(|v| String::from_utf8_lossy(v.as_bytes()).into_owned());
-    let mut sub = open(&state, header, query)?;
+    let mut opening = open(header, query)?;
+    // Errors before the first frame are answers; later ones end the stream
+    // and the client resumes from the last id it got.
+    let first_step = opening.step(&state).await?;
     let first = preamble(&state);
-    let mut buf = BytesMut::new();
-    // Every frame ready at a wake-up, copied from the ring into one buffer:
-    // one write per wake-up, whatever the number of events.
-    let live = stream::poll_fn(move |cx| {
-        sub.poll_frames(cx, &mut buf)
-            .map(|batch| batch.map(|_| buf.split().freeze()))
+    let steps = {
+        let state = Arc::clone(&state);
+        stream::unfold((Some(first_step), Some(opening)), move |(step, opening)| {
+            let state = state.clone();
+            async move {
+                let mut opening = opening?;
+                let step = match step {
+                    Some(step) => step,
+                    None => opening.step(&state).await.ok()?,
+                };
+                let rest = matches!(step, Step::Replay(_)).then_some(opening);
+                Some((step, (None, rest)))
+            }
+        })
+    };
+    let live = steps.flat_map(|step| match step {
+        Step::Replay(frames) => stream::once(async move { frames }).left_stream(),
+        Step::Live(mut sub) => {
+            let mut buf = BytesMut::new();
+            // Every frame ready at a wake-up, copied from the ring into
+            // one buffer: one write per wake-up, whatever the number of
+            // events.
+            stream::poll_fn(move |cx| {
+                sub.poll_frames(cx, &mut buf)
+                    .map(|batch| batch.map(|_| buf.split().freeze()))
+            })
+            .right_stream()
+        }
     });
     let farewell = {
         let state = Arc::clone(&state);

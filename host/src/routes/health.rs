@@ -12,6 +12,16 @@ use crate::state::AppState;
 
 fn report(state: &AppState, status: &str) -> serde_json::Value {
     let last = state.mode.last_transition();
+    let bus = state.hub.bus().map(|bus| {
+        let status = bus.status();
+        json!({
+            "healthy": state.mode.health(Component::Bus),
+            "connected": status.up,
+            "head": status.head,
+            "applied": status.applied,
+            "lag": status.lag(),
+        })
+    });
     json!({
         "status": status,
         "mode": last.to,
@@ -22,6 +32,7 @@ fn report(state: &AppState, status: &str) -> serde_json::Value {
             "backend": state.config.storage.to_string(),
             "healthy": state.mode.health(Component::Storage),
         },
+        "bus": bus,
         "epoch": state.hub.broker().epoch().as_str(),
         "head": state.hub.broker().head().to_string(),
         "version": env!("CARGO_PKG_VERSION"),
@@ -54,6 +65,7 @@ pub fn metrics(state: Data<&Arc<AppState>>) -> Response {
         state.hub.broker().subscribers(),
         state.hub.broker().stats(),
         state.mode.mode(),
+        state.hub.bus().map(|bus| bus.status()),
     );
     Response::builder()
         .content_type("text/plain; version=0.0.4")

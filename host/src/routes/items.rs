@@ -30,12 +30,13 @@ fn checked(part_number: &str) -> Result<&str, ApiError> {
     }
 }
 
-/// Publishes the event of a durable write. The write already happened, so a
-/// broker closed by shutdown only loses the notification, which is logged.
-fn emit(state: &AppState, kind: &'static str, data: &impl Serialize) {
+/// Publishes the event of a durable write. The write already happened, so an
+/// event that cannot be stored (shutdown, the log failing right after the
+/// write) only loses the notification, which is logged.
+async fn emit(state: &AppState, kind: &'static str, data: &impl Serialize) {
     let kind = Kind::new(kind).expect("built-in kinds are valid");
     let data = serde_json::to_string(data).expect("items serialise");
-    if let Err(e) = state.hub.publish(kind, data) {
+    if let Err(e) = state.hub.publish(kind, data).await {
         tracing::warn!(error = %e, "event of a completed write not published");
     }
 }
@@ -70,7 +71,7 @@ pub async fn create(
     input.validate()?;
     let _write = state.begin_write(true)?;
     let item = state.items.create(input, SystemTime::now()).await?;
-    emit(&state, "item.created", &item);
+    emit(&state, "item.created", &item).await;
     Ok(json_response(StatusCode::CREATED, &item))
 }
 
@@ -88,7 +89,7 @@ pub async fn update(
     input.validate()?;
     let _write = state.begin_write(true)?;
     let item = state.items.update(pn, input, SystemTime::now()).await?;
-    emit(&state, "item.updated", &item);
+    emit(&state, "item.updated", &item).await;
     Ok(json_response(StatusCode::OK, &item))
 }
 
@@ -103,7 +104,7 @@ pub async fn delete(
     let pn = checked(&pn)?;
     let _write = state.begin_write(true)?;
     let item = state.items.delete(pn).await?;
-    emit(&state, "item.deleted", &item);
+    emit(&state, "item.deleted", &item).await;
     Ok(Response::builder().status(StatusCode::NO_CONTENT).finish())
 }
 
@@ -135,7 +136,7 @@ pub async fn add_revision(
         .items
         .add_revision(pn, input, SystemTime::now())
         .await?;
-    emit(&state, "revision.created", &revision);
+    emit(&state, "revision.created", &revision).await;
     Ok(json_response(StatusCode::CREATED, &revision))
 }
 
@@ -178,10 +179,10 @@ pub async fn import(
     let _write = state.begin_write(true)?;
     let outcome = state.items.import(rows, SystemTime::now()).await?;
     for item in &outcome.created {
-        emit(&state, "item.created", item);
+        emit(&state, "item.created", item).await;
     }
     for item in &outcome.updated {
-        emit(&state, "item.updated", item);
+        emit(&state, "item.updated", item).await;
     }
     Ok(json_response(
         StatusCode::CREATED,

@@ -10,6 +10,7 @@ use serde_json::json;
 use tidings_core::Kind;
 
 use crate::error::ApiError;
+use crate::hub::PublishFailed;
 use crate::routes::{json_body, json_response};
 use crate::state::AppState;
 
@@ -50,13 +51,20 @@ pub async fn publish(
             state.config.max_event_bytes
         )));
     }
-    let _write = state.begin_write(false)?;
-    let stored = state
-        .hub
-        .publish(kind, data)
-        .map_err(|_| ApiError::unavailable("shutting_down", "the server is shutting down", 5))?;
+    // A node alone keeps its history in storage; a node on a bus, on the bus.
+    let _write = state.begin_write(state.hub.bus().is_none())?;
+    let id = state.hub.publish(kind, data).await.map_err(|e| match e {
+        PublishFailed::Closed => {
+            ApiError::unavailable("shutting_down", "the server is shutting down", 5)
+        }
+        PublishFailed::Unavailable => ApiError::unavailable(
+            "log_unavailable",
+            "the event could not be stored; retry later",
+            5,
+        ),
+    })?;
     Ok(json_response(
         StatusCode::ACCEPTED,
-        &json!({ "id": stored.id().to_string() }),
+        &json!({ "id": id.to_string() }),
     ))
 }

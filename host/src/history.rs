@@ -1,0 +1,545 @@
+//! The durable history of a single node: every stored event is written to
+//! the node's storage before it is delivered, so a restarted node keeps its
+//! epoch and its ring and clients resume without a reset.
+//!
+//! # Layout
+//!
+//! - `history/epoch` holds the epoch token.
+//! - `history/<epoch>/<first seq, 20 digits>.seg` are the segments: at most
+//!   [`SEGMENT_EVENTS`] events or about [`SEGMENT_BYTES`] each. A new
+//!   segment is created whole; later batches are appended where the backend
+//!   can (fs), else the segment is rewritten from memory (S3). Segments no
+//!   longer needed to refill the ring are deleted, so the history is bounded.
+//!
+//! A record is `len: u32 LE | crc32(payload): u32 LE | payload`, the payload
+//! `seq: u64 LE | kind length: u8 | kind | data`.
+//!
+//! # Failure
+//!
+//! A failed write leaves its batch undelivered (the caller answers 503) and
+//! closes the segment; the next batch reuses those seqs in a new segment,
+//! whose first seq supersedes whatever the failed write left behind.
+//!
+//! At load, a segment that starts past the end of the previous one cuts the
+//! history to what follows the gap (older ids then get `history_exceeded`).
+//! A corrupt or truncated record at the end of the newest segment means the
+//! true head is unknown, so reusing its seqs could hand a client a different
+//! event under an id it already saw: the node logs it and starts a new
+//! epoch (clients get `unknown_epoch` and resynchronise). Load never fails
+//! on bad content; only an unreachable store is an error.
+
+use std::collections::VecDeque;
+
+use tidings_core::{Epoch, Kind};
+
+use crate::storage::{StorageError, Store};
+
+/// Most events in one segment.
+pub const SEGMENT_EVENTS: usize = 1024;
+/// Size past which a segment is closed.
+pub const SEGMENT_BYTES: usize = 1 << 20;
+
+const EPOCH_PATH: &str = "history/epoch";
+const HEADER: usize = 8;
+
+/// One event as written to (and read from) the history.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Record {
+    /// Its seq in the epoch.
+    pub seq: u64,
+    /// Its kind.
+    pub kind: Kind,
+    /// Its data.
+    pub data: String,
+}
+
+/// What [`load`] found.
+#[derive(Debug)]
+pub struct Loaded {
+    /// The epoch to continue (or a new one).
+    pub epoch: Epoch,
+    /// The seq the next event gets.
+    pub next_seq: u64,
+    /// The newest events, contiguous and oldest first, ending at
+    /// `next_seq - 1` (at most the retention asked for).
+    pub events: Vec<Record>,
+}
+
+impl Loaded {
+    /// A new, empty history named `epoch`.
+    pub fn fresh(epoch: Epoch) -> Loaded {
+        Loaded {
+            epoch,
+            next_seq: 1,
+            events: Vec::new(),
+        }
+    }
+}
+
+fn segment_dir(epoch: &Epoch) -> String {
+    format!("history/{epoch}/")
+}
+
+fn segment_path(epoch: &Epoch, first: u64) -> String {
+    format!("history/{epoch}/{first:020}.seg")
+}
+
+/// Appends the encoded `record` to `out`.
+pub fn encode(out: &mut Vec<u8>, seq: u64, kind: &Kind, data: &str) {
+    let kind = kind.as_str().as_bytes();
+    let len = 8 + 1 + kind.len() + data.len();
+    out.reserve(HEADER + len);
+    out.extend_from_slice(&(len as u32).to_le_bytes());
+    let crc_at = out.len();
+    out.extend_from_slice(&[0; 4]);
+    let start = out.len();
+    out.extend_from_slice(&seq.to_le_bytes());
+    out.push(kind.len() as u8);
+    out.extend_from_slice(kind);
+    out.extend_from_slice(data.as_bytes());
+    let crc = crc32fast::hash(&out[start..]);
+    out[crc_at..crc_at + 4].copy_from_slice(&crc.to_le_bytes());
+}
+
+/// The records of one segment, up to the first bad one; the flag says
+/// whether the segment ended cleanly.
+fn decode(bytes: &[u8], first: u64) -> (Vec<Record>, bool) {
+    let mut records = Vec::new();
+    let mut at = 0;
+    while at < bytes.len() {
+        let Some(record) = decode_one(&bytes[at..], first + records.len() as u64) else {
+            return (records, false);
+        };
+        at += record.0;
+        records.push(record.1);
+    }
+    (records, true)
+}
+
+fn decode_one(bytes: &[u8], expected_seq: u64) -> Option<(usize, Record)> {
+    let len = u32::from_le_bytes(bytes.get(..4)?.try_into().ok()?) as usize;
+    let crc = u32::from_le_bytes(bytes.get(4..8)?.try_into().ok()?);
+    let payload = bytes.get(HEADER..HEADER.checked_add(len)?)?;
+    if crc32fast::hash(payload) != crc {
+        return None;
+    }
+    let seq = u64::from_le_bytes(payload.get(..8)?.try_into().ok()?);
+    let kind_len = *payload.get(8)? as usize;
+    let kind = std::str::from_utf8(payload.get(9..9 + kind_len)?).ok()?;
+    let data = std::str::from_utf8(payload.get(9 + kind_len..)?).ok()?;
+    (seq == expected_seq).then_some(())?;
+    let record = Record {
+        seq,
+        kind: Kind::new(kind).ok()?,
+        data: data.to_owned(),
+    };
+    Some((HEADER + len, record))
+}
+
+/// Reads the history on `store`: its epoch and its newest `retain` events.
+/// Without a history, or when it cannot be trusted (see the module docs),
+/// returns `fresh` with no events.
+pub async fn load(store: &Store, retain: usize, fresh: Epoch) -> Result<Loaded, StorageError> {
+    let start_over = |why: &str| {
+        tracing::warn!(epoch = %fresh, why, "history not resumed: starting a new epoch");
+        Loaded::fresh(fresh.clone())
+    };
+    let Some(token) = store.read_bytes(EPOCH_PATH).await? else {
+        return Ok(Loaded::fresh(fresh));
+    };
+    let Some(epoch) = std::str::from_utf8(&token)
+        .ok()
+        .and_then(|t| Epoch::new(t.trim()).ok())
+    else {
+        return Ok(start_over("history/epoch is corrupt"));
+    };
+    let mut firsts: Vec<u64> = store
+        .list_names(&segment_dir(&epoch))
+        .await?
+        .iter()
+        .filter_map(|name| name.strip_suffix(".seg")?.parse().ok())
+        .collect();
+    firsts.sort_unstable();
+    let mut events: VecDeque<Record> = VecDeque::new();
+    let mut clean_end = true;
+    for &first in &firsts {
+        // A segment that vanished since the listing was pruned: skip it.
+        let Some(bytes) = store.read_bytes(&segment_path(&epoch, first)).await? else {
+            continue;
+        };
+        let (records, clean) = decode(&bytes, first);
+        if !clean {
+            tracing::warn!(%epoch, first, kept = records.len(), "history segment has a bad record; the rest of it is skipped");
+        }
+        let next = events.back().map_or(first, |r| r.seq + 1);
+        if first > next {
+            tracing::warn!(%epoch, missing_from = next, missing_to = first - 1, "history has a gap; older events are dropped");
+            events.clear();
+        }
+        // A later segment supersedes what a failed write left at the end of
+        // the one before.
+        while events.back().is_some_and(|r| r.seq >= first) {
+            events.pop_back();
+        }
+        events.extend(records);
+        clean_end = clean;
+        while events.len() > retain.max(1) {
+            events.pop_front();
+        }
+    }
+    if !clean_end {
+        return Ok(start_over(
+            "the newest history segment ends in a corrupt or truncated record",
+        ));
+    }
+    let next_seq = events.back().map_or(1, |r| r.seq + 1);
+    tracing::info!(%epoch, events = events.len(), next_seq, "history loaded");
+    Ok(Loaded {
+        epoch,
+        next_seq,
+        events: events.into(),
+    })
+}
+
+/// The open segment.
+#[derive(Debug)]
+struct Segment {
+    first: u64,
+    events: usize,
+    size: usize,
+    /// The whole segment, kept only when the backend cannot append.
+    bytes: Vec<u8>,
+}
+
+/// Writes batches of events to the history. One writer per node.
+#[derive(Debug)]
+pub struct Writer {
+    store: Store,
+    epoch: Epoch,
+    retain: usize,
+    append: bool,
+    epoch_written: bool,
+    open: Option<Segment>,
+    /// First seq and event count of the closed segments still kept.
+    closed: VecDeque<(u64, usize)>,
+}
+
+impl Writer {
+    /// A writer continuing `epoch` on `store`, keeping about `retain` events.
+    pub fn new(store: Store, epoch: Epoch, retain: usize) -> Writer {
+        Writer {
+            append: store.can_append(),
+            store,
+            epoch,
+            retain: retain.max(1),
+            epoch_written: false,
+            open: None,
+            closed: VecDeque::new(),
+        }
+    }
+
+    /// The epoch written to.
+    pub fn epoch(&self) -> &Epoch {
+        &self.epoch
+    }
+
+    /// Writes `records` (contiguous, following what was written before or
+    /// replacing a failed batch); returns once they are on the backend.
+    pub async fn write(&mut self, records: &[Record]) -> Result<(), StorageError> {
+        let Some(first) = records.first() else {
+            return Ok(());
+        };
+        let result = self.try_write(first.seq, records).await;
+        if result.is_err() {
+            // What the backend holds of this batch is unknown: the next
+            // batch starts a new segment that supersedes it.
+            if let Some(seg) = self.open.take() {
+                if seg.events > 0 {
+                    self.closed.push_back((seg.first, seg.events));
+                }
+            }
+        }
+        result
+    }
+
+    async fn try_write(&mut self, first_seq: u64, records: &[Record]) -> Result<(), StorageError> {
+        if !self.epoch_written {
+            self.start_epoch().await?;
+        }
+        let mut buf = Vec::new();
+        for r in records {
+            encode(&mut buf, r.seq, &r.kind, &r.data);
+        }
+        let full = self
+            .open
+            .as_ref()
+            .is_some_and(|s| s.events >= SEGMENT_EVENTS || s.size >= SEGMENT_BYTES);
+        if full {
+            let seg = self.open.take().expect("checked");
+            self.closed.push_back((seg.first, seg.events));
+        }
+        match &mut self.open {
+            Some(seg) => {
+                let path = segment_path(&self.epoch, seg.first);
+                if self.append {
+                    self.store.append_bytes(&path, buf.clone()).await?;
+                } else {
+                    let mut whole = seg.bytes.clone();
+                    whole.extend_from_slice(&buf);
+                    self.store.write_bytes(&path, whole.clone()).await?;
+                    seg.bytes = whole;
+                }
+                seg.events += records.len();
+                seg.size += buf.len();
+            }
+            None => {
+                let path = segment_path(&self.epoch, first_seq);
+                // Created whole: replaces anything a failed write left under
+                // the same name.
+                self.store.write_bytes(&path, buf.clone()).await?;
+                self.open = Some(Segment {
+                    first: first_seq,
+                    events: records.len(),
+                    size: buf.len(),
+                    bytes: if self.append { Vec::new() } else { buf },
+                });
+                self.prune().await;
+            }
+        }
+        Ok(())
+    }
+
+    /// Names the epoch on the backend and removes other epochs' segments.
+    async fn start_epoch(&mut self) -> Result<(), StorageError> {
+        let current = store_epoch(&self.store).await?;
+        if current.as_deref() != Some(self.epoch.as_str()) {
+            self.store
+                .write_bytes(EPOCH_PATH, self.epoch.as_str().as_bytes().to_vec())
+                .await?;
+            if let Some(old) = current {
+                if let Err(e) = self.store.delete_dir(&format!("history/{old}/")).await {
+                    tracing::warn!(error = %e, "old history not removed");
+                }
+            }
+        } else {
+            // Continuing: the segments already there are pruned in turn.
+            let mut firsts: Vec<u64> = self
+                .store
+                .list_names(&segment_dir(&self.epoch))
+                .await?
+                .iter()
+                .filter_map(|name| name.strip_suffix(".seg")?.parse().ok())
+                .collect();
+            firsts.sort_unstable();
+            let counts: Vec<usize> = firsts
+                .windows(2)
+                .map(|w| usize::try_from(w[1] - w[0]).unwrap_or(usize::MAX))
+                .chain(std::iter::once(SEGMENT_EVENTS))
+                .collect();
+            self.closed = firsts.into_iter().zip(counts).collect();
+        }
+        self.epoch_written = true;
+        Ok(())
+    }
+
+    /// Deletes the oldest closed segments while the rest still hold
+    /// `retain` events.
+    async fn prune(&mut self) {
+        let open = self.open.as_ref().map_or(0, |s| s.events);
+        let mut kept: usize = open + self.closed.iter().map(|c| c.1).sum::<usize>();
+        while let Some(&(first, events)) = self.closed.front() {
+            if kept.saturating_sub(events) < self.retain {
+                break;
+            }
+            if let Err(e) = self
+                .store
+                .delete_object(&segment_path(&self.epoch, first))
+                .await
+            {
+                tracing::warn!(error = %e, first, "old history segment not removed");
+                break;
+            }
+            kept -= events;
+            self.closed.pop_front();
+        }
+    }
+}
+
+async fn store_epoch(store: &Store) -> Result<Option<String>, StorageError> {
+    Ok(store
+        .read_bytes(EPOCH_PATH)
+        .await?
+        .and_then(|b| String::from_utf8(b).ok())
+        .map(|s| s.trim().to_owned()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::storage::StorageUrl;
+
+    fn kind() -> Kind {
+        Kind::new("note").unwrap()
+    }
+
+    fn records(from: u64, n: u64) -> Vec<Record> {
+        (from..from + n)
+            .map(|seq| Record {
+                seq,
+                kind: kind(),
+                data: format!("{{\"n\":{seq}}}"),
+            })
+            .collect()
+    }
+
+    fn fs_store(dir: &std::path::Path) -> Store {
+        Store::open(&StorageUrl::Fs(dir.to_path_buf())).unwrap()
+    }
+
+    fn epoch(s: &str) -> Epoch {
+        Epoch::new(s).unwrap()
+    }
+
+    #[test]
+    fn records_round_trip_and_corruption_is_detected() {
+        let mut buf = Vec::new();
+        for r in records(5, 3) {
+            encode(&mut buf, r.seq, &r.kind, &r.data);
+        }
+        assert_eq!(decode(&buf, 5), (records(5, 3), true));
+        // Truncated anywhere inside the last record: the first two survive.
+        for cut in 1..20 {
+            let (got, clean) = decode(&buf[..buf.len() - cut], 5);
+            assert_eq!((got, clean), (records(5, 2), false), "cut {cut}");
+        }
+        // A flipped bit is caught by the checksum.
+        let mut flipped = buf.clone();
+        let at = flipped.len() - 3;
+        flipped[at] ^= 1;
+        assert_eq!(decode(&flipped, 5), (records(5, 2), false));
+        // A record out of sequence is refused.
+        assert_eq!(decode(&buf, 6), (vec![], false));
+    }
+
+    #[tokio::test]
+    async fn written_batches_load_back_bounded_by_retention() {
+        for append in [true, false] {
+            let dir = tempfile::tempdir().unwrap();
+            let store = if append {
+                fs_store(dir.path())
+            } else {
+                Store::open(&StorageUrl::Memory).unwrap()
+            };
+            assert_eq!(store.can_append(), append);
+            let mut w = Writer::new(store.clone(), epoch("e1"), 1500);
+            let mut seq = 1;
+            while seq <= 3000 {
+                w.write(&records(seq, 100)).await.unwrap();
+                seq += 100;
+            }
+            let loaded = load(&store, 1500, epoch("fresh")).await.unwrap();
+            assert_eq!(loaded.epoch, epoch("e1"));
+            assert_eq!(loaded.next_seq, 3001);
+            assert_eq!(loaded.events, records(1501, 1500));
+            // Pruned: segments beyond what refills the ring are gone.
+            let segments = store.list_names("history/e1/").await.unwrap().len();
+            assert!(segments <= 3, "{segments} segments kept");
+        }
+    }
+
+    #[tokio::test]
+    async fn a_continued_history_appends_to_new_segments() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = fs_store(dir.path());
+        let mut w = Writer::new(store.clone(), epoch("e1"), 100);
+        w.write(&records(1, 10)).await.unwrap();
+        let loaded = load(&store, 100, epoch("fresh")).await.unwrap();
+        let mut w = Writer::new(store.clone(), loaded.epoch, 100);
+        w.write(&records(loaded.next_seq, 5)).await.unwrap();
+        let again = load(&store, 100, epoch("fresh")).await.unwrap();
+        assert_eq!(again.events, records(1, 15));
+    }
+
+    #[tokio::test]
+    async fn a_truncated_tail_starts_a_new_epoch() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = fs_store(dir.path());
+        let mut w = Writer::new(store.clone(), epoch("e1"), 100);
+        w.write(&records(1, 10)).await.unwrap();
+        let path = dir.path().join("history/e1/00000000000000000001.seg");
+        let len = std::fs::metadata(&path).unwrap().len();
+        std::fs::OpenOptions::new()
+            .write(true)
+            .open(&path)
+            .unwrap()
+            .set_len(len - 7)
+            .unwrap();
+        let loaded = load(&store, 100, epoch("fresh")).await.unwrap();
+        assert_eq!((loaded.epoch, loaded.next_seq), (epoch("fresh"), 1));
+        assert!(loaded.events.is_empty());
+        // Writing the new epoch replaces the old history.
+        let mut w = Writer::new(store.clone(), epoch("fresh"), 100);
+        w.write(&records(1, 2)).await.unwrap();
+        assert!(
+            !dir.path()
+                .join("history/e1")
+                .join("00000000000000000001.seg")
+                .exists()
+        );
+        assert_eq!(
+            load(&store, 100, epoch("x")).await.unwrap().events,
+            records(1, 2)
+        );
+    }
+
+    #[tokio::test]
+    async fn a_later_segment_supersedes_a_failed_tail_and_a_gap_cuts_history() {
+        let store = Store::open(&StorageUrl::Memory).unwrap();
+        let e = epoch("e1");
+        store.write_bytes(EPOCH_PATH, b"e1".to_vec()).await.unwrap();
+        let seg = |first: u64, recs: Vec<Record>| {
+            let mut buf = Vec::new();
+            for r in recs {
+                encode(&mut buf, r.seq, &r.kind, &r.data);
+            }
+            (segment_path(&e, first), buf)
+        };
+        // 1..=8, then a batch 9..=10 that failed (torn), retried in a new
+        // segment from 9.
+        let (p1, mut b1) = seg(1, records(1, 10));
+        b1.truncate(b1.len() - 5);
+        store.write_bytes(&p1, b1).await.unwrap();
+        let (p2, b2) = seg(9, records(9, 4));
+        store.write_bytes(&p2, b2).await.unwrap();
+        let loaded = load(&store, 100, epoch("fresh")).await.unwrap();
+        assert_eq!(loaded.events, records(1, 12));
+
+        // A missing segment: only what follows the gap is kept.
+        let (p3, b3) = seg(20, records(20, 3));
+        store.write_bytes(&p3, b3).await.unwrap();
+        let loaded = load(&store, 100, epoch("fresh")).await.unwrap();
+        assert_eq!((loaded.epoch, loaded.events), (e, records(20, 3)));
+    }
+
+    #[tokio::test]
+    async fn garbage_in_the_history_never_fails_the_load() {
+        let store = Store::open(&StorageUrl::Memory).unwrap();
+        store
+            .write_bytes(EPOCH_PATH, b"not an epoch!".to_vec())
+            .await
+            .unwrap();
+        let loaded = load(&store, 10, epoch("fresh")).await.unwrap();
+        assert_eq!(loaded.epoch, epoch("fresh"));
+        store.write_bytes(EPOCH_PATH, b"e1".to_vec()).await.unwrap();
+        store
+            .write_bytes("history/e1/00000000000000000001.seg", vec![0xff; 64])
+            .await
+            .unwrap();
+        store
+            .write_bytes("history/e1/stray.txt", b"x".to_vec())
+            .await
+            .unwrap();
+        let loaded = load(&store, 10, epoch("fresh")).await.unwrap();
+        assert_eq!(loaded.epoch, epoch("fresh"));
+    }
+}
