@@ -128,6 +128,24 @@ impl Tidings {
         .await
     }
 
+    /// Stops this process gracefully (SIGTERM, waiting for it to exit),
+    /// runs `between` while it is down, and starts a new one with the same
+    /// flags on a new port.
+    pub async fn restart_gracefully(mut self, between: impl FnOnce()) -> Tidings {
+        self.signal("TERM");
+        let status = self
+            .wait_exit(Duration::from_secs(20))
+            .await
+            .expect("tidings exits after SIGTERM");
+        assert!(status.success(), "tidings exited with {status}");
+        between();
+        Tidings::start_with(
+            std::mem::take(&mut self.args),
+            std::mem::take(&mut self.env),
+        )
+        .await
+    }
+
     async fn wait_ready(&self) {
         let client = crate::http();
         let deadline = Instant::now() + Duration::from_secs(20);
