@@ -5,11 +5,14 @@
 //! # Layout
 //!
 //! - `history/epoch` holds the epoch token.
-//! - `history/<epoch>/<first seq, 20 digits>.seg` are the segments: at most
-//!   [`SEGMENT_EVENTS`] events or about [`SEGMENT_BYTES`] each. A new
+//! - `history/<epoch>/<first seq, 20 digits>.seg` are the segments. A new
 //!   segment is created whole; later batches are appended where the backend
-//!   can (fs), else the segment is rewritten from memory (S3). Segments no
-//!   longer needed to refill the ring are deleted, so the history is bounded.
+//!   can (fs: segments of up to 1024 events or 1 MiB), else the segment is
+//!   rewritten from memory (S3: up to 128 events or 256 KiB, so a rewrite
+//!   stays cheap). Segments no longer needed to refill the ring are deleted,
+//!   so the history is bounded.
+//! - With `memory` storage nothing would outlive the process, so nothing is
+//!   written.
 //!
 //! A record is `len: u32 LE | crc32(payload): u32 LE | payload`, the payload
 //! `seq: u64 LE | kind length: u8 | kind | data`.
@@ -34,10 +37,11 @@ use tidings_core::{Epoch, Kind};
 
 use crate::storage::{StorageError, Store};
 
-/// Most events in one segment.
-pub const SEGMENT_EVENTS: usize = 1024;
-/// Size past which a segment is closed.
-pub const SEGMENT_BYTES: usize = 1 << 20;
+/// Most events in one segment, and size past which it is closed, on a
+/// backend that appends.
+const APPENDED: (usize, usize) = (1024, 1 << 20);
+/// The same where every write rewrites the segment.
+const REWRITTEN: (usize, usize) = (128, 256 << 10);
 
 const EPOCH_PATH: &str = "history/epoch";
 const HEADER: usize = 8;
@@ -217,7 +221,10 @@ pub struct Writer {
     store: Store,
     epoch: Epoch,
     retain: usize,
+    durable: bool,
     append: bool,
+    /// Most events and bytes of a segment.
+    limits: (usize, usize),
     epoch_written: bool,
     open: Option<Segment>,
     /// First seq and event count of the closed segments still kept.
@@ -227,8 +234,11 @@ pub struct Writer {
 impl Writer {
     /// A writer continuing `epoch` on `store`, keeping about `retain` events.
     pub fn new(store: Store, epoch: Epoch, retain: usize) -> Writer {
+        let append = store.can_append();
         Writer {
-            append: store.can_append(),
+            durable: store.is_durable(),
+            append,
+            limits: if append { APPENDED } else { REWRITTEN },
             store,
             epoch,
             retain: retain.max(1),
@@ -249,6 +259,9 @@ impl Writer {
         let Some(first) = records.first() else {
             return Ok(());
         };
+        if !self.durable {
+            return Ok(());
+        }
         let result = self.try_write(first.seq, records).await;
         if result.is_err() {
             // What the backend holds of this batch is unknown: the next
@@ -273,7 +286,7 @@ impl Writer {
         let full = self
             .open
             .as_ref()
-            .is_some_and(|s| s.events >= SEGMENT_EVENTS || s.size >= SEGMENT_BYTES);
+            .is_some_and(|s| s.events >= self.limits.0 || s.size >= self.limits.1);
         if full {
             let seg = self.open.take().expect("checked");
             self.closed.push_back((seg.first, seg.events));
@@ -334,7 +347,7 @@ impl Writer {
             let counts: Vec<usize> = firsts
                 .windows(2)
                 .map(|w| usize::try_from(w[1] - w[0]).unwrap_or(usize::MAX))
-                .chain(std::iter::once(SEGMENT_EVENTS))
+                .chain(std::iter::once(self.limits.0))
                 .collect();
             self.closed = firsts.into_iter().zip(counts).collect();
         }
@@ -425,13 +438,13 @@ mod tests {
     async fn written_batches_load_back_bounded_by_retention() {
         for append in [true, false] {
             let dir = tempfile::tempdir().unwrap();
-            let store = if append {
-                fs_store(dir.path())
-            } else {
-                Store::open(&StorageUrl::Memory).unwrap()
-            };
-            assert_eq!(store.can_append(), append);
+            let store = fs_store(dir.path());
             let mut w = Writer::new(store.clone(), epoch("e1"), 1500);
+            if !append {
+                // As on S3: every write rewrites the segment.
+                w.append = false;
+                w.limits = REWRITTEN;
+            }
             let mut seq = 1;
             while seq <= 3000 {
                 w.write(&records(seq, 100)).await.unwrap();
@@ -443,8 +456,17 @@ mod tests {
             assert_eq!(loaded.events, records(1501, 1500));
             // Pruned: segments beyond what refills the ring are gone.
             let segments = store.list_names("history/e1/").await.unwrap().len();
-            assert!(segments <= 3, "{segments} segments kept");
+            let most = if append { 3 } else { 1500 / 128 + 2 };
+            assert!(segments <= most, "{segments} segments kept");
         }
+    }
+
+    #[tokio::test]
+    async fn memory_storage_writes_nothing() {
+        let store = Store::open(&StorageUrl::Memory).unwrap();
+        let mut w = Writer::new(store.clone(), epoch("e1"), 100);
+        w.write(&records(1, 10)).await.unwrap();
+        assert!(store.read_bytes(EPOCH_PATH).await.unwrap().is_none());
     }
 
     #[tokio::test]

@@ -447,6 +447,11 @@ impl Store {
         self.write_json(&path, revision).await
     }
 
+    /// Whether what is written outlives the process (not so for `memory`).
+    pub fn is_durable(&self) -> bool {
+        self.op.info().scheme() != "memory"
+    }
+
     /// Whether the backend appends to an object in place (fs does; S3 and
     /// memory rewrite whole objects).
     pub fn can_append(&self) -> bool {

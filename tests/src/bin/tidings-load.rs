@@ -46,13 +46,24 @@ const READ_BUF: usize = 8 * 1024;
              (one JSON line on stdout, a summary on stderr)."
 )]
 struct Args {
-    /// SSE endpoint the clients subscribe to.
-    #[arg(long, default_value = "http://127.0.0.1:8080/api/events")]
-    sub_url: String,
+    /// SSE endpoint the clients subscribe to; several (comma-separated, one
+    /// per node) spread the clients over them, and a reconnecting client
+    /// moves to the next one.
+    #[arg(
+        long,
+        default_value = "http://127.0.0.1:8080/api/events",
+        value_delimiter = ','
+    )]
+    sub_url: Vec<String>,
 
-    /// Endpoint the events are POSTed to.
-    #[arg(long, default_value = "http://127.0.0.1:8080/api/publish")]
-    pub_url: String,
+    /// Endpoint the events are POSTed to; several (comma-separated) spread
+    /// the publishing connections over them.
+    #[arg(
+        long,
+        default_value = "http://127.0.0.1:8080/api/publish",
+        value_delimiter = ','
+    )]
+    pub_url: Vec<String>,
 
     /// Publish body; `{seq}` becomes the event's sequence number and `{ts}`
     /// its send time in µs since the tool started. For nchan use
@@ -144,7 +155,7 @@ struct Args {
 #[derive(Debug)]
 struct Shared {
     args: Args,
-    sub: Url,
+    sub: Vec<Url>,
     start: Instant,
     ledger: Ledger,
     connect_gate: Semaphore,
@@ -254,8 +265,14 @@ async fn run(args: Args) -> Result<(), String> {
             args.clients
         );
     }
-    let sub = Url::parse(&args.sub_url).await?;
-    let publish_url = Url::parse(&args.pub_url).await?;
+    let mut sub = Vec::new();
+    for url in &args.sub_url {
+        sub.push(Url::parse(url).await?);
+    }
+    let mut publish_urls = Vec::new();
+    for url in &args.pub_url {
+        publish_urls.push(Url::parse(url).await?);
+    }
     let sh = Arc::new(Shared {
         sub,
         start,
@@ -299,8 +316,12 @@ async fn run(args: Args) -> Result<(), String> {
     let server_idle = server(&sh);
     let connect_start = Instant::now();
     let mut clients = Vec::with_capacity(args.clients);
-    for _ in 0..args.clients {
-        clients.push(tokio::spawn(client(Arc::clone(&sh), stop_rx.clone())));
+    for index in 0..args.clients {
+        clients.push(tokio::spawn(client(
+            Arc::clone(&sh),
+            stop_rx.clone(),
+            index,
+        )));
     }
     loop {
         let settled = sh.established.load(Relaxed) + sh.connect_failures.load(Relaxed);
@@ -318,7 +339,7 @@ async fn run(args: Args) -> Result<(), String> {
         let _ = reporter.await;
         return Err(format!(
             "no client could connect to {}: {:?}",
-            args.sub_url,
+            args.sub_url.join(","),
             sh.errors.lock().expect("errors lock")
         ));
     }
@@ -331,8 +352,9 @@ async fn run(args: Args) -> Result<(), String> {
     let publish_start = Instant::now();
     let next = Arc::new(AtomicU64::new(0));
     let publishers: Vec<_> = (0..args.pub_conns)
-        .map(|_| {
-            let poster = Poster::new(&publish_url, &args.pub_content_type, &args.pub_headers);
+        .map(|i| {
+            let url = &publish_urls[i % publish_urls.len()];
+            let poster = Poster::new(url, &args.pub_content_type, &args.pub_headers);
             tokio::spawn(publisher(
                 Arc::clone(&sh),
                 poster,
@@ -403,7 +425,11 @@ async fn run(args: Args) -> Result<(), String> {
 /// One SSE client: connects, reads, reconnects with `Last-Event-ID` when
 /// told to (`--reconnect-after`) or when the stream breaks, until stopped.
 /// Returns its tally and whether it ever connected.
-async fn client(sh: Arc<Shared>, mut stop: watch::Receiver<bool>) -> (Tally, bool) {
+async fn client(
+    sh: Arc<Shared>,
+    mut stop: watch::Receiver<bool>,
+    mut node: usize,
+) -> (Tally, bool) {
     let args = &sh.args;
     let mut tally = Tally::new(args.events);
     let mut buf = vec![0u8; READ_BUF];
@@ -413,12 +439,18 @@ async fn client(sh: Arc<Shared>, mut stop: watch::Receiver<bool>) -> (Tally, boo
     let mut established = false;
     let mut failures = 0u32;
     let timeout = Duration::from_secs_f64(args.connect_timeout);
+    let mut first = true;
     loop {
         if *stop.borrow() {
             break;
         }
+        // Each reconnect (or retry) goes to the next node, if several.
+        if !first {
+            node += 1;
+        }
+        first = false;
         let opened = tokio::select! {
-            r = tokio::time::timeout(timeout, open(&sh, last_id.as_deref(), &mut buf)) => {
+            r = tokio::time::timeout(timeout, open(&sh, node, last_id.as_deref(), &mut buf)) => {
                 r.unwrap_or_else(|_| Err("connect: timed out".into()))
             }
             _ = stop.changed() => break,
@@ -530,15 +562,17 @@ async fn client(sh: Arc<Shared>, mut stop: watch::Receiver<bool>) -> (Tally, boo
 /// body's framing.
 async fn open(
     sh: &Shared,
+    node: usize,
     last_id: Option<&str>,
     buf: &mut [u8],
 ) -> Result<(TcpStream, std::ops::Range<usize>, Framing), String> {
     let _permit = sh.connect_gate.acquire().await.expect("gate never closes");
-    let mut stream = TcpStream::connect(sh.sub.addr)
+    let url = &sh.sub[node % sh.sub.len()];
+    let mut stream = TcpStream::connect(url.addr)
         .await
         .map_err(|e| format!("connect: {e}"))?;
     stream
-        .write_all(&sse_request(&sh.sub, last_id))
+        .write_all(&sse_request(url, last_id))
         .await
         .map_err(|e| format!("connect: {e}"))?;
     let mut filled = 0;
