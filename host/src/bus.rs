@@ -376,6 +376,12 @@ impl Bus {
     /// (or this node adopts the one another node already set), and the
     /// broker is rebased so every client resynchronises.
     pub async fn probe(&self, hub: &Hub) -> Result<(), BusError> {
+        // Taken before asking: everything applied by now was on the bus
+        // before the question, so a head behind it means lost entries.
+        let (epoch, applied, generation) = {
+            let p = self.position();
+            (p.epoch.clone(), p.applied, p.generation)
+        };
         let mut conn = self.conn.clone();
         let (token, newest): (Option<String>, StreamRangeReply) = bounded(
             self.config.timeout,
@@ -396,10 +402,9 @@ impl Bus {
             .map(|e| seq_of(&e.id))
             .transpose()?
             .unwrap_or(0);
-        let (epoch, applied) = {
-            let p = self.position();
-            (p.epoch.clone(), p.applied)
-        };
+        if self.position().generation != generation {
+            return Ok(()); // rebased meanwhile: judge at the next probe
+        }
         let current = token.as_deref() == Some(epoch.as_str());
         if current && head >= applied {
             self.head.store(head, Relaxed);

@@ -5,10 +5,12 @@
 #![warn(missing_docs, missing_debug_implementations)]
 
 pub mod imports;
+pub mod redis;
 mod s3;
 mod server;
 mod sse;
 
+pub use redis::RedisServer;
 pub use s3::S3sFs;
 pub use server::{ADMIN_TOKEN, EDITOR_TOKEN, Tidings, free_port, hung_listener, seq_of};
 pub use sse::{SseClient, SseEvent};

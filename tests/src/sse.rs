@@ -90,8 +90,10 @@ impl SseClient {
 
     /// The next event that is not a heartbeat.
     pub async fn next_non_heartbeat(&mut self, timeout: Duration) -> Option<SseEvent> {
+        let deadline = tokio::time::Instant::now() + timeout;
         loop {
-            let ev = self.next(timeout).await?;
+            let left = deadline.saturating_duration_since(tokio::time::Instant::now());
+            let ev = self.next(left).await?;
             if ev.event != "heartbeat" {
                 return Some(ev);
             }

@@ -88,6 +88,9 @@ impl Opening {
                 .map(Step::Live)
                 .map_err(refused);
         };
+        if !self.replayed {
+            self.await_reader(state).await;
+        }
         if let Some(sub) = broker
             .subscribe_retained(self.options.clone())
             .map_err(refused)?
@@ -137,6 +140,30 @@ impl Opening {
         }
         self.options.last_event_id = Some(format!("{epoch}-{next}"));
         Ok(Step::Replay(out.freeze()))
+    }
+
+    /// A client may come from a node further along the bus than this one:
+    /// its last id is then ahead of this node's head for a moment. Waits
+    /// (at most `--probe-timeout`) for this node's reader to get there,
+    /// rather than calling a valid id invalid.
+    async fn await_reader(&self, state: &AppState) {
+        let broker = state.hub.broker();
+        let Some((epoch, seq)) = self
+            .options
+            .last_event_id
+            .as_deref()
+            .and_then(|id| id.rsplit_once('-'))
+            .and_then(|(epoch, seq)| Some((epoch, seq.parse::<u64>().ok()?)))
+        else {
+            return;
+        };
+        let deadline = tokio::time::Instant::now() + state.config.probe_timeout;
+        while epoch == broker.epoch().as_str()
+            && seq > broker.head().seq()
+            && tokio::time::Instant::now() < deadline
+        {
+            tokio::time::sleep(std::time::Duration::from_millis(2)).await;
+        }
     }
 }
 
