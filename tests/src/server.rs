@@ -255,6 +255,35 @@ impl Tidings {
             .unwrap_or_else(|| panic!("/health has no head: {body}"))
             .to_string()
     }
+
+    /// The epoch of the history, as `/health` reports it (asserting 200).
+    pub async fn epoch(&self) -> String {
+        let (status, body) = self.get_json("/health").await;
+        assert_eq!(status, 200, "GET /health: {body}");
+        body["epoch"]
+            .as_str()
+            .unwrap_or_else(|| panic!("/health has no epoch: {body}"))
+            .to_string()
+    }
+
+    /// `GET /metrics`, asserting 200 and a text content type: the
+    /// Prometheus text.
+    pub async fn metrics(&self) -> String {
+        let resp = crate::http()
+            .get(self.url("/metrics"))
+            .send()
+            .await
+            .expect("request");
+        assert_eq!(resp.status().as_u16(), 200, "GET /metrics");
+        let ct = resp
+            .headers()
+            .get("content-type")
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or_default()
+            .to_string();
+        assert!(ct.starts_with("text/plain"), "content-type {ct:?}");
+        resp.text().await.expect("metrics text")
+    }
 }
 
 /// The sequence number of an event id `<epoch>-<seq>`.

@@ -14,14 +14,16 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
-use tidings_tests::redis::StreamEntry;
-use tidings_tests::{EDITOR_TOKEN, RedisServer, SseClient, SseEvent, Tidings, http, seq_of};
+use tidings_tests::bus::{
+    EVENTS_KEY, Stored, WAIT, as_stored, common_epoch, next_event, start_nodes, try_publish,
+};
+use tidings_tests::{RedisServer, SseClient, Tidings, seq_of};
 
-const WAIT: Duration = Duration::from_secs(30);
-/// The stream the nodes share (default `--bus-key`).
-const EVENTS_KEY: &str = "{tidings}:events";
-/// Fast probes: degraded after two failures, normal after two successes.
-const PROBES: [&str; 8] = [
+/// Heartbeats every second, and fast probes: degraded after two failures,
+/// normal after two successes.
+const NODE_ARGS: [&str; 10] = [
+    "--heartbeat-interval",
+    "1s",
     "--probe-interval",
     "200ms",
     "--probe-timeout",
@@ -34,94 +36,15 @@ const PROBES: [&str; 8] = [
 /// Events acknowledged before the outage and after the recovery.
 const ACKS_AROUND: usize = 10;
 
-/// One stored event: its id, kind and data.
-#[derive(Debug, Clone, PartialEq)]
-struct Stored {
-    id: String,
-    kind: String,
-    data: Value,
-}
-
-async fn start_nodes(redis: &RedisServer, n: usize) -> Vec<Tidings> {
-    let url = redis.url();
-    let mut nodes = Vec::new();
-    for _ in 0..n {
-        let mut args = vec!["--bus", url.as_str(), "--heartbeat-interval", "1s"];
-        args.extend_from_slice(&PROBES);
-        nodes.push(Tidings::start(&args).await);
-    }
-    nodes
-}
-
-async fn epoch_of(node: &Tidings) -> String {
-    node.get_json("/health").await.1["epoch"]
-        .as_str()
-        .expect("epoch")
-        .to_string()
-}
-
-/// The one epoch every node reports.
-async fn common_epoch(nodes: &[Tidings]) -> String {
-    let epoch = epoch_of(&nodes[0]).await;
-    for (i, node) in nodes.iter().enumerate() {
-        assert_eq!(epoch_of(node).await, epoch, "node {i} has another epoch");
-    }
-    epoch
-}
-
 /// Every node still reports `epoch`: the history was kept.
 async fn same_epoch(nodes: &[Tidings], epoch: &str, when: &str) {
     for (i, node) in nodes.iter().enumerate() {
         assert_eq!(
-            epoch_of(node).await,
+            node.epoch().await,
             epoch,
             "node {i}: the epoch changed {when}: the bus history was dropped"
         );
     }
-}
-
-/// POST `/api/publish` at `url`; `Err` when the request itself fails.
-async fn try_publish(url: &str, kind: &str, data: &Value) -> Result<(u16, Value), String> {
-    let resp = http()
-        .post(url)
-        .bearer_auth(EDITOR_TOKEN)
-        .json(&json!({ "type": kind, "data": data }))
-        .send()
-        .await
-        .map_err(|e| e.to_string())?;
-    let status = resp.status().as_u16();
-    Ok((status, resp.json().await.unwrap_or(Value::Null)))
-}
-
-/// The next event that is not a heartbeat, within [`WAIT`] (heartbeats do
-/// not extend it); `None` on timeout or end of stream.
-async fn next_event(client: &mut SseClient) -> Option<SseEvent> {
-    let deadline = Instant::now() + WAIT;
-    loop {
-        let ev = client
-            .next(deadline.saturating_duration_since(Instant::now()))
-            .await?;
-        if ev.event != "heartbeat" {
-            return Some(ev);
-        }
-    }
-}
-
-/// What Redis holds, as events of `epoch`.
-fn as_stored(epoch: &str, entries: &[StreamEntry]) -> Vec<Stored> {
-    entries
-        .iter()
-        .map(|e| {
-            let seq =
-                e.id.strip_prefix("0-")
-                    .unwrap_or_else(|| panic!("entry id {:?} is not 0-<seq>", e.id));
-            Stored {
-                id: format!("{epoch}-{seq}"),
-                kind: e.field("k").expect("k").to_string(),
-                data: serde_json::from_str(e.field("d").expect("d")).expect("JSON data"),
-            }
-        })
-        .collect()
 }
 
 /// What one client saw on its one connection.
@@ -330,22 +253,12 @@ async fn check_degraded(nodes: &[Tidings]) {
         assert_eq!(ready["mode"], "degraded", "node {i}: {ready}");
         assert_eq!(ready["bus"]["healthy"], false, "node {i}: {ready}");
         assert_eq!(ready["bus"]["connected"], false, "node {i}: {ready}");
-        let metrics = metrics_of(node).await;
+        let metrics = node.metrics().await;
         assert!(
             metrics.lines().any(|l| l == "tidings_bus_up 0"),
             "node {i}:\n{metrics}"
         );
     }
-}
-
-async fn metrics_of(node: &Tidings) -> String {
-    let resp = http()
-        .get(node.url("/metrics"))
-        .send()
-        .await
-        .expect("metrics");
-    assert_eq!(resp.status().as_u16(), 200);
-    resp.text().await.expect("metrics text")
 }
 
 /// Stops the publisher, publishes the end marker and checks what every
@@ -438,7 +351,7 @@ async fn check_delivery(
             );
             tokio::time::sleep(Duration::from_millis(25)).await;
         }
-        let metrics = metrics_of(node).await;
+        let metrics = node.metrics().await;
         for line in [
             "tidings_bus_up 1".to_string(),
             format!("tidings_bus_head_seq {last}"),
@@ -458,7 +371,7 @@ async fn check_delivery(
 async fn paused_redis_degrades_every_node_then_they_recover() {
     let started = Instant::now();
     let redis = RedisServer::start().await;
-    let nodes = start_nodes(&redis, 3).await;
+    let nodes = start_nodes(&redis, 3, &NODE_ARGS).await;
     let epoch = common_epoch(&nodes).await;
     wait_all(&nodes, "normal", started).await;
     let followers = follow_all(&nodes, &epoch).await;
@@ -489,7 +402,7 @@ async fn paused_redis_degrades_every_node_then_they_recover() {
 async fn redis_restarted_from_its_append_only_file_keeps_the_history() {
     let started = Instant::now();
     let mut redis = RedisServer::start_durable().await;
-    let nodes = start_nodes(&redis, 3).await;
+    let nodes = start_nodes(&redis, 3, &NODE_ARGS).await;
     let epoch = common_epoch(&nodes).await;
     wait_all(&nodes, "normal", started).await;
     let followers = follow_all(&nodes, &epoch).await;
@@ -540,7 +453,7 @@ async fn frequent_probes_under_steady_publishing_keep_the_history() {
         "100000",
     ])
     .await;
-    let epoch = epoch_of(&node).await;
+    let epoch = node.epoch().await;
     let mut client = SseClient::connect(&node.url("/api/events"), None).await;
     assert_eq!(client.status, 200);
 
@@ -585,7 +498,7 @@ async fn frequent_probes_under_steady_publishing_keep_the_history() {
     // what the reader applied since would wipe the stream and start a new
     // epoch; publishes would then fail and every client be reset.
     assert_eq!(
-        epoch_of(&node).await,
+        node.epoch().await,
         epoch,
         "the epoch changed with no outage: the bus history was dropped"
     );

@@ -12,65 +12,14 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
-use tidings_tests::redis::StreamEntry;
-use tidings_tests::{EDITOR_TOKEN, RedisServer, SseClient, SseEvent, Tidings, http, seq_of};
-
-const WAIT: Duration = Duration::from_secs(30);
-/// The stream the nodes share (default `--bus-key`).
-const EVENTS_KEY: &str = "{tidings}:events";
-
-/// One stored event: its id, kind and data.
-#[derive(Debug, Clone, PartialEq)]
-struct Stored {
-    id: String,
-    kind: String,
-    data: Value,
-}
-
-/// Starts `n` nodes on `redis`, each with `args`.
-async fn start_nodes(redis: &RedisServer, n: usize, args: &[&str]) -> Vec<Tidings> {
-    let url = redis.url();
-    let mut nodes = Vec::new();
-    for _ in 0..n {
-        let mut all = vec!["--bus", url.as_str()];
-        all.extend_from_slice(args);
-        nodes.push(Tidings::start(&all).await);
-    }
-    nodes
-}
-
-async fn epoch_of(node: &Tidings) -> String {
-    node.get_json("/health").await.1["epoch"]
-        .as_str()
-        .expect("epoch")
-        .to_string()
-}
-
-/// The one epoch every node reports.
-async fn common_epoch(nodes: &[Tidings]) -> String {
-    let epoch = epoch_of(&nodes[0]).await;
-    for (i, node) in nodes.iter().enumerate() {
-        assert_eq!(epoch_of(node).await, epoch, "node {i} has another epoch");
-    }
-    epoch
-}
-
-/// POST `/api/publish` at `url`; `Err` when the request itself fails.
-async fn try_publish(url: &str, kind: &str, data: Value) -> Result<(u16, Value), String> {
-    let resp = http()
-        .post(url)
-        .bearer_auth(EDITOR_TOKEN)
-        .json(&json!({ "type": kind, "data": data }))
-        .send()
-        .await
-        .map_err(|e| e.to_string())?;
-    let status = resp.status().as_u16();
-    Ok((status, resp.json().await.unwrap_or(Value::Null)))
-}
+use tidings_tests::bus::{
+    EVENTS_KEY, Stored, WAIT, as_stored, common_epoch, next_event, start_nodes, try_publish,
+};
+use tidings_tests::{RedisServer, SseClient, SseEvent, Tidings, seq_of};
 
 /// Publishes and asserts 202; returns the event as clients must see it.
 async fn publish_ok(url: &str, kind: &str, data: Value) -> Stored {
-    let (status, body) = try_publish(url, kind, data.clone())
+    let (status, body) = try_publish(url, kind, &data)
         .await
         .unwrap_or_else(|e| panic!("publish to {url}: {e}"));
     assert_eq!(status, 202, "publish to {url}: {body}");
@@ -91,37 +40,6 @@ async fn wait_head(node: &Tidings, id: &str) {
             node.addr
         );
         tokio::time::sleep(Duration::from_millis(10)).await;
-    }
-}
-
-/// What Redis holds, as events of `epoch`.
-fn as_stored(epoch: &str, entries: &[StreamEntry]) -> Vec<Stored> {
-    entries
-        .iter()
-        .map(|e| {
-            let seq =
-                e.id.strip_prefix("0-")
-                    .unwrap_or_else(|| panic!("entry id {:?} is not 0-<seq>", e.id));
-            Stored {
-                id: format!("{epoch}-{seq}"),
-                kind: e.field("k").expect("k").to_string(),
-                data: serde_json::from_str(e.field("d").expect("d")).expect("JSON data"),
-            }
-        })
-        .collect()
-}
-
-/// The next event that is not a heartbeat, within [`WAIT`] (heartbeats do
-/// not extend it); `None` on timeout or end of stream.
-async fn next_event(client: &mut SseClient) -> Option<SseEvent> {
-    let deadline = Instant::now() + WAIT;
-    loop {
-        let ev = client
-            .next(deadline.saturating_duration_since(Instant::now()))
-            .await?;
-        if ev.event != "heartbeat" {
-            return Some(ev);
-        }
     }
 }
 
@@ -364,7 +282,7 @@ async fn replay_older_than_the_ring_is_read_from_redis() {
     // A node joining later with a ring of 4 loads the newest 4 events and
     // replays older ones from Redis too.
     nodes.extend(start_nodes(&redis, 1, &["--history-size", "4"]).await);
-    assert_eq!(epoch_of(&nodes[2]).await, epoch, "the late node's epoch");
+    assert_eq!(nodes[2].epoch().await, epoch, "the late node's epoch");
     assert_eq!(nodes[2].head().await, format!("{epoch}-30"));
     let mut late_from_7 =
         SseClient::connect(&nodes[2].url("/api/events"), Some(&format!("{epoch}-7"))).await;
@@ -391,23 +309,13 @@ async fn replay_older_than_the_ring_is_read_from_redis() {
         assert_eq!(read_stored(client, 5, name).await, more, "{name}: live");
     }
     for (i, node) in nodes.iter().enumerate() {
-        let metrics = metrics_of(node).await;
+        let metrics = node.metrics().await;
         assert!(
             metrics.lines().any(|l| l == "tidings_resets_total 0"),
             "node {i} sent resets:\n{metrics}"
         );
     }
     eprintln!("done in {:?}", started.elapsed());
-}
-
-async fn metrics_of(node: &Tidings) -> String {
-    let resp = http()
-        .get(node.url("/metrics"))
-        .send()
-        .await
-        .expect("metrics");
-    assert_eq!(resp.status().as_u16(), 200);
-    resp.text().await.expect("metrics text")
 }
 
 /// Reads the `stream.reset` a stream resuming from a trimmed id must start
@@ -636,7 +544,7 @@ async fn clients_of_a_killed_node_resume_on_the_others() {
                     }
                 }
                 let data = json!({ "n": n, "node": turn });
-                match try_publish(&urls[turn], "bus.tick", data.clone()).await {
+                match try_publish(&urls[turn], "bus.tick", &data).await {
                     Ok((202, body)) => {
                         out.push(Stored {
                             id: body["id"].as_str().expect("id").to_string(),

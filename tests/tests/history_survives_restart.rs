@@ -11,13 +11,6 @@ use tidings_tests::{SseClient, Tidings, seq_of};
 
 const WAIT: Duration = Duration::from_secs(30);
 
-async fn epoch_of(server: &Tidings) -> String {
-    server.get_json("/health").await.1["epoch"]
-        .as_str()
-        .expect("epoch")
-        .to_string()
-}
-
 /// Reads stored events (and any reset) until `last` arrives.
 async fn read_until(client: &mut SseClient, last: &str) -> Vec<(String, String)> {
     let mut got = Vec::new();
@@ -54,7 +47,7 @@ async fn clients_resume_across_restarts_without_reset() {
     let data = tempfile::tempdir().expect("tempdir");
     let storage = format!("fs:{}", data.path().display());
     let server = Tidings::start(&["--storage", &storage]).await;
-    let epoch = epoch_of(&server).await;
+    let epoch = server.epoch().await;
 
     let mut before = Vec::new();
     for n in 0..5 {
@@ -62,7 +55,7 @@ async fn clients_resume_across_restarts_without_reset() {
     }
     // Graceful restart: same epoch, same head.
     let server = server.restart_gracefully(|| {}).await;
-    assert_eq!(epoch_of(&server).await, epoch, "the epoch survives");
+    assert_eq!(server.epoch().await, epoch, "the epoch survives");
     assert_eq!(server.head().await, before[4], "the head survives");
 
     // A client that saw only the first event resumes: the rest of the old
@@ -79,7 +72,7 @@ async fn clients_resume_across_restarts_without_reset() {
     // SIGKILL: every event was written before it was delivered, so the
     // node resumes just the same.
     let server = server.restart().await;
-    assert_eq!(epoch_of(&server).await, epoch, "the epoch survives a kill");
+    assert_eq!(server.epoch().await, epoch, "the epoch survives a kill");
     assert_eq!(server.head().await, after);
     let mut client = SseClient::connect(&server.url("/api/events"), Some(&before[2])).await;
     let next = server.publish_tick(6).await;
@@ -93,7 +86,7 @@ async fn a_truncated_history_file_is_survived_with_a_new_epoch() {
     let data = tempfile::tempdir().expect("tempdir");
     let storage = format!("fs:{}", data.path().display());
     let server = Tidings::start(&["--storage", &storage]).await;
-    let epoch = epoch_of(&server).await;
+    let epoch = server.epoch().await;
     let mut ids = Vec::new();
     for n in 0..8 {
         ids.push(server.publish_tick(n).await);
@@ -112,7 +105,7 @@ async fn a_truncated_history_file_is_survived_with_a_new_epoch() {
         })
         .await;
 
-    let new_epoch = epoch_of(&server).await;
+    let new_epoch = server.epoch().await;
     assert_ne!(
         new_epoch, epoch,
         "a history whose head is unknown is not continued"
@@ -136,6 +129,6 @@ async fn a_truncated_history_file_is_survived_with_a_new_epoch() {
 
     // The new history is the one kept from now on.
     let server = server.restart_gracefully(|| {}).await;
-    assert_eq!(epoch_of(&server).await, new_epoch);
+    assert_eq!(server.epoch().await, new_epoch);
     assert_eq!(server.head().await, first);
 }

@@ -8,24 +8,6 @@ use tidings_tests::{SseClient, Tidings, http};
 
 const WAIT: Duration = Duration::from_secs(10);
 
-/// `/metrics`, asserting 200 and a text content type.
-async fn scrape(server: &Tidings) -> String {
-    let resp = http()
-        .get(server.url("/metrics"))
-        .send()
-        .await
-        .expect("request");
-    assert_eq!(resp.status().as_u16(), 200);
-    let ct = resp
-        .headers()
-        .get("content-type")
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or_default()
-        .to_string();
-    assert!(ct.starts_with("text/plain"), "content-type {ct:?}");
-    resp.text().await.expect("body")
-}
-
 /// The value of the sample `series` (name plus labels, exactly as written).
 fn sample(text: &str, series: &str) -> Option<f64> {
     text.lines()
@@ -38,7 +20,7 @@ fn sample(text: &str, series: &str) -> Option<f64> {
 async fn wait_sample(server: &Tidings, series: &str, ok: impl Fn(f64) -> bool) -> String {
     let deadline = Instant::now() + WAIT;
     loop {
-        let text = scrape(server).await;
+        let text = server.metrics().await;
         if sample(&text, series).is_some_and(&ok) {
             return text;
         }
@@ -84,7 +66,7 @@ fn assert_exposition_format(text: &str) {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn metrics_follow_streams_publishes_and_probes() {
     let server = Tidings::start(&["--probe-interval", "100ms", "--heartbeat-interval", "1s"]).await;
-    let text = scrape(&server).await;
+    let text = server.metrics().await;
     assert_exposition_format(&text);
     assert!(text.contains("# TYPE tidings_sse_clients gauge"), "{text}");
     assert!(
@@ -111,7 +93,7 @@ async fn metrics_follow_streams_publishes_and_probes() {
     }
     let (status, _) = server.publish("bad kind", json!({})).await;
     assert_eq!(status, 400);
-    let text = scrape(&server).await;
+    let text = server.metrics().await;
     assert_eq!(
         sample(&text, "tidings_events_published_total"),
         Some(published_before + 3.0),

@@ -24,16 +24,10 @@ async fn next(client: &mut SseClient) -> SseEvent {
         .expect("an event within the deadline")
 }
 
-async fn epoch_of(server: &Tidings) -> String {
-    let (status, health) = server.get_json("/health").await;
-    assert_eq!(status, 200);
-    health["epoch"].as_str().expect("epoch").to_string()
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn restart_gives_new_epoch_and_old_ids_reset() {
     let server = Tidings::start(&[]).await;
-    let epoch_before = epoch_of(&server).await;
+    let epoch_before = server.epoch().await;
 
     // A client follows three events before the restart.
     let mut client = SseClient::connect(&server.url("/api/events"), None).await;
@@ -65,7 +59,7 @@ async fn restart_gives_new_epoch_and_old_ids_reset() {
     drop(client);
 
     let server = server.restart().await;
-    let epoch_after = epoch_of(&server).await;
+    let epoch_after = server.epoch().await;
     assert_ne!(epoch_after, epoch_before, "a restart starts a new epoch");
 
     let mut after = Vec::new();
