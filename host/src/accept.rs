@@ -1,18 +1,7 @@
 //! The server's own accept loop. Each connection's first request head is
 //! read into a small buffer: `GET /api/events` goes to the lean stream path
 //! ([`crate::raw_sse`]); everything else is handed, with the bytes already
-//! read, to poem through hyper's HTTP/1 connection — on the API runtime.
-//!
-//! # Two runtimes
-//!
-//! Streams are served by the runtime `serve` runs on; every other
-//! connection (publishes, writes, health) by a small runtime of its own
-//! (`--api-threads` threads). With thousands of streams the stream runtime's
-//! threads are busy with fan-out, and a request queued behind thousands of
-//! ready streams would wait tens of milliseconds; on its own threads it is
-//! answered at once, whatever the number of clients. Stored events still
-//! enter the broker on the stream runtime (see [`crate::sequencer`]), so
-//! subscribers are woken from their own runtime's threads.
+//! read, to poem through hyper's HTTP/1 connection.
 //!
 //! Shutdown, in order: `/ready` turns 503 and new writes are refused while
 //! writes under way finish (the loop still accepts, so probes can see it);
@@ -57,7 +46,6 @@ pub async fn serve(
 ) -> io::Result<()> {
     let local = listener.local_addr()?;
     let endpoint = Arc::new(endpoint);
-    let api = ApiRuntime::start(state.config.api_threads)?;
     let deadline = state.config.shutdown_timeout;
     let (closing_tx, closing_rx) = watch::channel(false);
     // Every connection task holds a sender; when all are gone, `recv` ends.
@@ -79,7 +67,6 @@ pub async fn serve(
             accepted = listener.accept() => match accepted {
                 Ok((socket, remote)) => {
                     let conn = Conn {
-                        api: api.handle.clone(),
                         state: state.clone(),
                         endpoint: endpoint.clone(),
                         local,
@@ -112,40 +99,7 @@ pub async fn serve(
     Ok(())
 }
 
-/// The runtime of the API connections, on threads of its own; stops when
-/// dropped.
-struct ApiRuntime {
-    handle: tokio::runtime::Handle,
-    _stop: tokio::sync::oneshot::Sender<()>,
-}
-
-impl ApiRuntime {
-    fn start(threads: usize) -> io::Result<ApiRuntime> {
-        let runtime = tokio::runtime::Builder::new_multi_thread()
-            .worker_threads(threads.max(1))
-            .thread_name("tidings-api")
-            .enable_all()
-            .build()?;
-        let handle = runtime.handle().clone();
-        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-        std::thread::Builder::new()
-            .name("tidings-api-driver".into())
-            .spawn(move || {
-                runtime.block_on(async {
-                    let _ = stopped.await;
-                });
-                // Whatever is left was past the shutdown deadline.
-                runtime.shutdown_background();
-            })?;
-        Ok(ApiRuntime {
-            handle,
-            _stop: stop,
-        })
-    }
-}
-
 struct Conn {
-    api: tokio::runtime::Handle,
     state: Arc<AppState>,
     endpoint: Arc<BoxEndpoint<'static>>,
     local: SocketAddr,
@@ -155,7 +109,7 @@ struct Conn {
 }
 
 impl Conn {
-    async fn run(self, mut socket: TcpStream) {
+    async fn run(mut self, mut socket: TcpStream) {
         let _ = socket.set_nodelay(true);
         let mut head = BytesMut::with_capacity(1024);
         let complete = tokio::time::timeout(HEAD_TIMEOUT, async {
@@ -177,23 +131,8 @@ impl Conn {
             raw_sse::serve(socket, req, self.state).await;
             return;
         }
-        // Moved to the API runtime: a socket belongs to the runtime whose
-        // reactor it is registered with.
-        let Ok(socket) = socket.into_std() else {
-            return;
-        };
-        let api = self.api.clone();
-        api.spawn(async move {
-            if let Ok(socket) = TcpStream::from_std(socket) {
-                self.serve_http(socket, head.freeze()).await;
-            }
-        });
-    }
-
-    /// Serves the connection with poem through hyper, `head` first.
-    async fn serve_http(mut self, socket: TcpStream, head: Bytes) {
         let io = Rewind {
-            prefix: head,
+            prefix: head.freeze(),
             inner: socket,
         };
         let (endpoint, local, remote) = (self.endpoint.clone(), self.local, self.remote);

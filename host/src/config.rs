@@ -122,12 +122,6 @@ pub struct Config {
     )]
     pub cors_origins: Vec<String>,
 
-    /// Threads serving every request but streams, apart from the threads
-    /// that serve streams, so requests are answered at once however busy
-    /// fan-out is.
-    #[arg(long, env = "TIDINGS_API_THREADS", default_value_t = 1)]
-    pub api_threads: usize,
-
     /// Time allowed for a graceful shutdown.
     #[arg(long, env = "TIDINGS_SHUTDOWN_TIMEOUT", default_value = "10s", value_parser = duration)]
     pub shutdown_timeout: Duration,

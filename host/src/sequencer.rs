@@ -6,11 +6,6 @@
 //! Writes are grouped: whoever holds the writer takes every event queued
 //! meanwhile and writes them in one append, so under load a write carries
 //! many events and publishing is not limited by the storage's latency.
-//!
-//! Commits run on the runtime that built the server, the one serving
-//! streams, whatever thread the publish came from: storing an event may
-//! ring thousands of subscribers' bells, and waking a task from its own
-//! runtime's threads costs a fraction of a wake from another thread.
 
 use std::sync::{Arc, Mutex, PoisonError};
 
@@ -35,18 +30,14 @@ struct Pending {
 pub struct Sequencer {
     queue: Mutex<Vec<Pending>>,
     writer: tokio::sync::Mutex<Writer>,
-    /// Where commits run; `None` outside a runtime (then the caller's).
-    runtime: Option<tokio::runtime::Handle>,
 }
 
 impl Sequencer {
-    /// A sequencer writing through `writer`, committing on the current
-    /// runtime.
+    /// A sequencer writing through `writer`.
     pub fn new(writer: Writer) -> Sequencer {
         Sequencer {
             queue: Mutex::new(Vec::new()),
             writer: tokio::sync::Mutex::new(writer),
-            runtime: tokio::runtime::Handle::try_current().ok(),
         }
     }
 
@@ -88,11 +79,7 @@ impl Sequencer {
 
     fn spawn_commit(self: &Arc<Self>, hub: &Hub) {
         let (me, hub) = (self.clone(), hub.clone());
-        let commit = async move { me.commit(&hub).await };
-        match &self.runtime {
-            Some(runtime) => drop(runtime.spawn(commit)),
-            None => drop(tokio::spawn(commit)),
-        }
+        tokio::spawn(async move { me.commit(&hub).await });
     }
 
     /// Writes everything queued, then stores it in the broker.
