@@ -351,21 +351,48 @@ async fn run(args: Args) -> Result<(), String> {
     let machine_before = procfs::machine_busy_s();
     let publish_start = Instant::now();
     let next = Arc::new(AtomicU64::new(0));
-    let publishers: Vec<_> = (0..args.pub_conns)
+    // The publishers get a thread of their own: sharing the readers' threads,
+    // a publish would wait for a tool busy reading thousands of streams, and
+    // the latency measured would be the tool's, not the server's.
+    let posters: Vec<Poster> = (0..args.pub_conns)
         .map(|i| {
             let url = &publish_urls[i % publish_urls.len()];
-            let poster = Poster::new(url, &args.pub_content_type, &args.pub_headers);
-            tokio::spawn(publisher(
-                Arc::clone(&sh),
-                poster,
-                Arc::clone(&next),
-                publish_start,
-            ))
+            Poster::new(url, &args.pub_content_type, &args.pub_headers)
         })
         .collect();
-    for p in publishers {
-        p.await.map_err(|e| format!("publisher failed: {e}"))?;
-    }
+    let publishing = {
+        let sh = Arc::clone(&sh);
+        std::thread::Builder::new()
+            .name("publishers".into())
+            .spawn(move || {
+                let rt = tokio::runtime::Builder::new_current_thread()
+                    .enable_all()
+                    .build()
+                    .map_err(|e| format!("publisher runtime: {e}"))?;
+                rt.block_on(async move {
+                    let tasks: Vec<_> = posters
+                        .into_iter()
+                        .map(|poster| {
+                            tokio::spawn(publisher(
+                                Arc::clone(&sh),
+                                poster,
+                                Arc::clone(&next),
+                                publish_start,
+                            ))
+                        })
+                        .collect();
+                    for t in tasks {
+                        t.await.map_err(|e| format!("publisher failed: {e}"))?;
+                    }
+                    Ok::<(), String>(())
+                })
+            })
+            .map_err(|e| format!("publisher thread: {e}"))?
+    };
+    tokio::task::spawn_blocking(move || publishing.join())
+        .await
+        .map_err(|e| format!("publisher thread: {e}"))?
+        .map_err(|_| "publisher thread panicked".to_string())??;
     let publish_s = publish_start.elapsed().as_secs_f64();
 
     *phase.lock().expect("phase lock") = "drain";
