@@ -349,14 +349,26 @@ impl Bus {
         }
         let now = hub.clock().now();
         for entry in entries {
-            let r = record_of(entry)?;
-            if r.seq <= p.applied {
+            let seq = seq_of(&entry.id)?;
+            if seq <= p.applied {
                 continue;
             }
-            if r.seq > p.applied + 1 {
-                tracing::warn!(epoch = %p.epoch, missing_from = p.applied + 1, missing_to = r.seq - 1, "bus entries were trimmed before this node read them; clients are reset");
-                hub.broker().rebase(p.epoch.clone(), r.seq);
+            let record = record_of(entry);
+            if seq > p.applied + 1 {
+                tracing::warn!(epoch = %p.epoch, missing_from = p.applied + 1, missing_to = seq - 1, "bus entries were trimmed before this node read them; clients are reset");
+                hub.broker().rebase(p.epoch.clone(), seq);
             }
+            let r = match record {
+                Ok(r) => r,
+                Err(e) => {
+                    // Not written by a node: skipped like a trimmed entry,
+                    // so the clients are told and reading goes on.
+                    tracing::error!(error = %e, "bus entry skipped; clients are reset");
+                    hub.broker().rebase(p.epoch.clone(), seq + 1);
+                    p.applied = seq;
+                    continue;
+                }
+            };
             let id = EventId::new(p.epoch.clone(), r.seq);
             if let Err(e) = hub.broker().append(id, Event::new(r.kind, r.data), now) {
                 // Only a closed broker refuses the next id.

@@ -676,3 +676,44 @@ async fn a_node_behind_the_bus_resumes_a_client_that_is_ahead_of_it() {
     }
     eprintln!("{ROUNDS} rounds in {:?}", started.elapsed());
 }
+
+/// An entry no node wrote (added to the stream by hand, with a kind no
+/// node would write) and a hole (an entry deleted by hand) never stop a
+/// node: the entry is skipped like a trimmed one, clients are told with
+/// `history_exceeded`, and delivery goes on; a node started after the hole
+/// keeps what follows it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn foreign_entries_and_holes_are_skipped_with_a_reset() {
+    let redis = RedisServer::start().await;
+    let nodes = start_nodes(&redis, 1, &[]).await;
+    let epoch = common_epoch(&nodes).await;
+    let publish = nodes[0].url("/api/publish");
+    let first = publish_ok(&publish, "bus.tick", json!({ "n": 1 })).await;
+    let mut client = SseClient::connect(&nodes[0].url("/api/events"), Some(&first.id)).await;
+
+    // Seq 2 is not an event a node would write.
+    let added = redis
+        .cli(&["XADD", EVENTS_KEY, "0-*", "k", "not a kind", "d", "{}"])
+        .await;
+    assert_eq!(added.text().as_deref(), Some("0-2"));
+    let third = publish_ok(&publish, "bus.tick", json!({ "n": 3 })).await;
+    assert_eq!(third.id, format!("{epoch}-3"));
+    expect_reset(&mut client, &format!("{epoch}-2"), "foreign entry").await;
+    assert_eq!(
+        next_stored(&mut client, "after the foreign entry").await,
+        third
+    );
+    assert_eq!(nodes[0].head().await, third.id, "the node reads on");
+
+    // A hole: a node started now fills its ring from what follows it.
+    let deleted = redis.cli(&["XDEL", EVENTS_KEY, "0-2"]).await;
+    assert_eq!(deleted.int(), Some(1));
+    let late = start_nodes(&redis, 1, &[]).await;
+    assert_eq!(late[0].head().await, third.id);
+    let mut resumed = SseClient::connect(&late[0].url("/api/events"), Some(&first.id)).await;
+    // Seq 2 is gone from the ring and from Redis: an explicit reset.
+    expect_reset(&mut resumed, &third.id, "resume across the hole").await;
+    let mut fine =
+        SseClient::connect(&late[0].url("/api/events"), Some(&format!("{epoch}-2"))).await;
+    assert_eq!(next_stored(&mut fine, "resume after the hole").await, third);
+}
