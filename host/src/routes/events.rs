@@ -99,12 +99,18 @@ impl Opening {
         }
         // The id is of the current epoch and older than the ring.
         let epoch = broker.epoch();
-        let last = self
+        let Some(last) = self
             .options
             .last_event_id
             .as_deref()
             .and_then(|id| id.rsplit_once('-')?.1.parse::<u64>().ok())
-            .expect("a retained-only miss is a valid id");
+        else {
+            // Not reached: the broker only misses ids it could parse.
+            return broker
+                .subscribe(self.options.clone())
+                .map(Step::Live)
+                .map_err(refused);
+        };
         let head = broker.head().seq();
         let records = bus.read_after(last).await.map_err(|e| {
             tracing::warn!(error = %e, "replay from the bus failed");
