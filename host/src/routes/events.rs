@@ -99,12 +99,7 @@ impl Opening {
         }
         // The id is of the current epoch and older than the ring.
         let epoch = broker.epoch();
-        let Some(last) = self
-            .options
-            .last_event_id
-            .as_deref()
-            .and_then(|id| id.rsplit_once('-')?.1.parse::<u64>().ok())
-        else {
+        let Some((_, last)) = self.last_id() else {
             // Not reached: the broker only misses ids it could parse.
             return broker
                 .subscribe(self.options.clone())
@@ -148,19 +143,19 @@ impl Opening {
         Ok(Step::Replay(out.freeze()))
     }
 
+    /// The epoch and seq of the client's last id, if it has that shape.
+    fn last_id(&self) -> Option<(&str, u64)> {
+        let (epoch, seq) = self.options.last_event_id.as_deref()?.rsplit_once('-')?;
+        Some((epoch, seq.parse().ok()?))
+    }
+
     /// A client may come from a node further along the bus than this one:
     /// its last id is then ahead of this node's head for a moment. Waits
     /// (at most `--probe-timeout`) for this node's reader to get there,
     /// rather than calling a valid id invalid.
     async fn await_reader(&self, state: &AppState) {
         let broker = state.hub.broker();
-        let Some((epoch, seq)) = self
-            .options
-            .last_event_id
-            .as_deref()
-            .and_then(|id| id.rsplit_once('-'))
-            .and_then(|(epoch, seq)| Some((epoch, seq.parse::<u64>().ok()?)))
-        else {
+        let Some((epoch, seq)) = self.last_id() else {
             return;
         };
         let deadline = tokio::time::Instant::now() + state.config.probe_timeout;
