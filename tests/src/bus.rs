@@ -26,6 +26,17 @@ pub struct Stored {
     pub data: Value,
 }
 
+impl Stored {
+    /// The stored event `ev` received under `id`.
+    pub fn from_event(id: String, ev: SseEvent) -> Stored {
+        Stored {
+            id,
+            kind: ev.event,
+            data: serde_json::from_str(&ev.data).expect("JSON data"),
+        }
+    }
+}
+
 /// Starts `n` nodes on `redis`, each with `args`.
 pub async fn start_nodes(redis: &RedisServer, n: usize, args: &[&str]) -> Vec<Tidings> {
     let url = redis.url();

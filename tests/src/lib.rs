@@ -13,7 +13,9 @@ mod sse;
 
 pub use redis::RedisServer;
 pub use s3::S3sFs;
-pub use server::{ADMIN_TOKEN, EDITOR_TOKEN, Tidings, free_port, hung_listener, seq_of};
+pub use server::{
+    ADMIN_TOKEN, EDITOR_TOKEN, Tidings, content_type, free_port, hung_listener, seq_of,
+};
 pub use sse::{SseClient, SseEvent};
 
 /// The HTTP client for the API calls of a test: built once (building one

@@ -275,15 +275,19 @@ impl Tidings {
             .await
             .expect("request");
         assert_eq!(resp.status().as_u16(), 200, "GET /metrics");
-        let ct = resp
-            .headers()
-            .get("content-type")
-            .and_then(|v| v.to_str().ok())
-            .unwrap_or_default()
-            .to_string();
+        let ct = content_type(&resp);
         assert!(ct.starts_with("text/plain"), "content-type {ct:?}");
         resp.text().await.expect("metrics text")
     }
+}
+
+/// The `Content-Type` of `resp` (empty when absent or not text).
+pub fn content_type(resp: &reqwest::Response) -> String {
+    resp.headers()
+        .get("content-type")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default()
+        .to_string()
 }
 
 /// The sequence number of an event id `<epoch>-<seq>`.

@@ -80,7 +80,7 @@ async fn follow(mut client: SseClient, name: String) -> Seen {
             client.last_event_id(),
             ev.data
         );
-        let Some(id) = ev.id else {
+        let Some(id) = ev.id.clone() else {
             assert_eq!(ev.event, "server.state", "{name}: {ev:?}");
             let data: Value = serde_json::from_str(&ev.data).expect("JSON");
             seen.states
@@ -88,11 +88,7 @@ async fn follow(mut client: SseClient, name: String) -> Seen {
             continue;
         };
         let done = ev.event == "bus.end";
-        seen.events.push(Stored {
-            id,
-            kind: ev.event,
-            data: serde_json::from_str(&ev.data).expect("JSON data"),
-        });
+        seen.events.push(Stored::from_event(id, ev));
         if done {
             return seen;
         }

@@ -479,16 +479,12 @@ async fn follow(mut client: SseClient, fallbacks: Vec<String>, name: String) -> 
             seen.reconnects,
             ev.data
         );
-        let Some(id) = ev.id else {
+        let Some(id) = ev.id.clone() else {
             assert_eq!(ev.event, "server.state", "{name}: {ev:?}");
             continue;
         };
         let done = ev.event == "bus.end";
-        seen.events.push(Stored {
-            id,
-            kind: ev.event,
-            data: serde_json::from_str(&ev.data).expect("JSON data"),
-        });
+        seen.events.push(Stored::from_event(id, ev));
         if done {
             return seen;
         }

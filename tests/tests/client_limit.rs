@@ -11,7 +11,7 @@
 use std::time::{Duration, Instant};
 
 use serde_json::Value;
-use tidings_tests::{SseClient, Tidings};
+use tidings_tests::{SseClient, Tidings, content_type};
 
 const WAIT: Duration = Duration::from_secs(30);
 
@@ -44,12 +44,7 @@ async fn assert_refused(server: &Tidings) {
         .parse()
         .unwrap_or_else(|_| panic!("Retry-After in seconds: {retry_after:?}"));
     assert!(secs >= 1, "Retry-After {secs}");
-    let content_type = resp
-        .headers()
-        .get("content-type")
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or_default()
-        .to_string();
+    let content_type = content_type(&resp);
     assert!(
         content_type.starts_with("application/json"),
         "{content_type}"

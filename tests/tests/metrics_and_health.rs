@@ -4,7 +4,7 @@
 use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
-use tidings_tests::{SseClient, Tidings, http};
+use tidings_tests::{SseClient, Tidings, content_type, http};
 
 const WAIT: Duration = Duration::from_secs(10);
 
@@ -179,12 +179,7 @@ async fn health_and_ready_report_the_server() {
     for path in ["/health", "/ready"] {
         let resp = http().get(server.url(path)).send().await.expect("request");
         assert_eq!(resp.status().as_u16(), 200, "{path}");
-        let ct = resp
-            .headers()
-            .get("content-type")
-            .and_then(|v| v.to_str().ok())
-            .unwrap_or_default()
-            .to_string();
+        let ct = content_type(&resp);
         assert!(ct.starts_with("application/json"), "{path}: {ct:?}");
         let body: Value = resp.json().await.expect("JSON");
         assert_eq!(body["mode"], "normal", "{path}: {body}");

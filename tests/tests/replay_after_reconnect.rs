@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use futures::StreamExt;
 use serde_json::{Value, json};
-use tidings_tests::{EDITOR_TOKEN, SseClient, SseEvent, Tidings, http};
+use tidings_tests::{EDITOR_TOKEN, SseClient, SseEvent, Tidings, content_type, http};
 
 const WAIT: Duration = Duration::from_secs(30);
 
@@ -135,12 +135,7 @@ async fn stream_starts_with_retry_then_idless_state() {
         .await
         .expect("stream request");
     assert_eq!(resp.status().as_u16(), 200);
-    let content_type = resp
-        .headers()
-        .get("content-type")
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or_default()
-        .to_string();
+    let content_type = content_type(&resp);
     assert!(
         content_type.starts_with("text/event-stream"),
         "content-type {content_type:?}"
