@@ -4,8 +4,8 @@
 //! Every subscriber is a cursor into one [`HistoryRing`]. Publishing appends
 //! to the ring in O(1), whatever the number of subscribers, and never waits
 //! on one. A subscriber's undelivered events are the ring from its cursor to
-//! the head; what it awaits is its own doorbell, a capacity-1
-//! `async-channel` (ringing a bell that is already rung costs nothing).
+//! the head; what it awaits is its own [doorbell](crate::doorbell), which
+//! holds one ring (ringing a bell that is already rung costs nothing).
 //!
 //! See [`Broker`] for the sections on batched wake-ups, replay, lagging and
 //! closing.
@@ -14,14 +14,14 @@ use std::collections::VecDeque;
 use std::sync::atomic::{AtomicUsize, Ordering::Relaxed};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError, RwLock, RwLockReadGuard, RwLockWriteGuard};
 
-use async_channel::Sender;
-
 use crate::Millis;
+use crate::doorbell::Doorbell;
 use crate::event::{Event, Kind, SharedEvent, StoredEvent};
 use crate::id::{Epoch, EventId, split_id};
 use crate::ring::{HistoryRing, Locate};
 use crate::stats::{BrokerStats, Counters};
 use crate::subscription::{Control, Delivery, ResetReason, Seen, Subscription};
+use crate::wakes::{UNTRACKED, Wakes};
 
 /// The SSE event name of mode changes and of the connect-time mode snapshot.
 pub const STATE_KIND: &str = "server.state";
@@ -193,6 +193,7 @@ pub(crate) struct Shared {
     state: RwLock<State>,
     bells: Mutex<Bells>,
     pub(crate) counters: Counters,
+    pub(crate) wakes: Wakes,
     clients: AtomicUsize,
     config: BrokerConfig,
 }
@@ -232,7 +233,7 @@ impl State {
 
 #[derive(Debug, Default)]
 struct Bells {
-    slots: Vec<Option<Sender<()>>>,
+    slots: Vec<Option<Arc<Doorbell>>>,
     free: Vec<usize>,
 }
 
@@ -276,6 +277,7 @@ impl Broker {
                 }),
                 bells: Mutex::new(Bells::default()),
                 counters: Counters::default(),
+                wakes: Wakes::default(),
                 clients: AtomicUsize::new(0),
                 config,
             }),
@@ -396,7 +398,7 @@ impl Broker {
             st.snapshot = Some(Control::state(data));
             st.announcements += 1;
         }
-        self.ring_bells();
+        self.ring_bells(None);
     }
 
     /// Starts the history over as `epoch`, whose next event gets `next_seq`,
@@ -436,7 +438,7 @@ impl Broker {
             );
             st.generation += 1;
         }
-        self.ring_bells();
+        self.ring_bells(None);
     }
 
     fn store(
@@ -477,7 +479,7 @@ impl Broker {
             (wake, stored)
         };
         if wake.0 {
-            self.ring_bells();
+            self.ring_bells(Some(now));
         }
         Ok(wake.1)
     }
@@ -529,7 +531,7 @@ impl Broker {
             st.dirty && self.wake_due(&mut st, now)
         };
         if wake {
-            self.ring_bells();
+            self.ring_bells(Some(now));
         }
         wake
     }
@@ -537,16 +539,27 @@ impl Broker {
     /// Sends one id-less, unstored `heartbeat` to every subscription.
     pub fn heartbeat(&self) {
         write(&self.shared.state).heartbeats += 1;
-        self.ring_bells();
+        self.ring_bells(None);
     }
 
-    fn ring_bells(&self) {
+    /// Rings every doorbell; a ring that delivers events stored by `now`
+    /// opens a generation of wake-ups counted until taken.
+    fn ring_bells(&self, now: Option<Millis>) {
         let bells = lock(&self.shared.bells);
+        let wakes = &self.shared.wakes;
+        let generation = now.map_or(UNTRACKED, |now| wakes.begin(now));
+        let mut rung = 0;
         for bell in bells.slots.iter().flatten() {
-            // Full means already rung: nothing more to do.
-            let _ = bell.try_send(());
+            // Only a waiting subscription's wake-up is backlog: one busy
+            // writing (or blocked on a slow client) is not the server's lag.
+            if bell.is_waiting() {
+                rung += usize::from(bell.ring(generation));
+            } else {
+                bell.ring(UNTRACKED);
+            }
         }
         drop(bells);
+        wakes.rung(generation, rung);
         Counters::add(&self.shared.counters.wakeups, 1);
     }
 
@@ -571,6 +584,40 @@ impl Broker {
     /// Number of live subscriptions.
     pub fn subscribers(&self) -> usize {
         self.shared.clients.load(Relaxed)
+    }
+
+    /// Subscribers that waited for events, were woken at or before `since`
+    /// and have not read the ring since: the fan-out's backlog by age. On a
+    /// server that keeps up, a woken subscription runs at once; on one
+    /// saturated by fan-out, wake-ups age, and a publisher may wait while
+    /// too many are older than its latency budget. A subscription busy
+    /// writing to its client (or blocked on one that does not read) was
+    /// not waiting, so a slow client never counts; nor do wake-ups for
+    /// heartbeats and mode announcements.
+    ///
+    /// ```
+    /// use bytes::BytesMut;
+    /// use futures::task::noop_waker_ref;
+    /// use std::task::Context;
+    /// use tidings_core::{Broker, BrokerConfig, Epoch, Event, Kind, Millis, SubscribeOptions};
+    ///
+    /// let broker = Broker::new(Epoch::new("e").unwrap(), BrokerConfig::default());
+    /// let mut subs: Vec<_> = (0..3).map(|_| broker.subscribe(SubscribeOptions::live()).unwrap()).collect();
+    /// let mut cx = Context::from_waker(noop_waker_ref());
+    /// for sub in &mut subs {
+    ///     assert!(sub.poll_frames(&mut cx, &mut BytesMut::new()).is_pending()); // waiting
+    /// }
+    /// broker.publish(Event::new(Kind::new("k").unwrap(), "x"), Millis(100)).unwrap();
+    /// assert_eq!(broker.lagging(Millis(99)), 0);  // nobody woken that long ago
+    /// assert_eq!(broker.lagging(Millis(100)), 3); // woken at 100, none has read
+    ///
+    /// assert!(subs[0].poll_frames(&mut cx, &mut BytesMut::new()).is_ready());
+    /// assert_eq!(broker.lagging(Millis(100)), 2);
+    /// drop(subs.pop());
+    /// assert_eq!(broker.lagging(Millis(100)), 1);
+    /// ```
+    pub fn lagging(&self, since: Millis) -> usize {
+        self.shared.wakes.outstanding_since(since)
     }
 
     /// The counters.
@@ -650,7 +697,7 @@ impl Broker {
         } else if cursor <= st.ring.head() {
             Counters::add(&shared.counters.catch_ups, 1);
         }
-        let (bell_tx, bell_rx) = async_channel::bounded(1);
+        let bell = Arc::new(Doorbell::default());
         let key = {
             let mut bells = lock(&shared.bells);
             let clients = shared.clients.load(Relaxed);
@@ -664,11 +711,11 @@ impl Broker {
             shared.clients.store(clients + 1, Relaxed);
             match bells.free.pop() {
                 Some(key) => {
-                    bells.slots[key] = Some(bell_tx);
+                    bells.slots[key] = Some(bell.clone());
                     key
                 }
                 None => {
-                    bells.slots.push(Some(bell_tx));
+                    bells.slots.push(Some(bell.clone()));
                     bells.slots.len() - 1
                 }
             }
@@ -682,7 +729,7 @@ impl Broker {
         Ok(Some(Subscription::new(
             shared.clone(),
             key,
-            bell_rx,
+            bell,
             cursor,
             seen,
             pending,

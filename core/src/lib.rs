@@ -36,6 +36,7 @@
 #![warn(missing_docs, missing_debug_implementations)]
 
 mod broker;
+mod doorbell;
 mod event;
 mod id;
 pub mod mode;
@@ -43,6 +44,7 @@ mod ring;
 mod stats;
 mod subscription;
 mod time;
+mod wakes;
 pub mod wire;
 
 pub use broker::{

@@ -5,11 +5,11 @@ use std::pin::Pin;
 use std::sync::Arc;
 use std::task::{Context, Poll};
 
-use async_channel::Receiver;
 use bytes::{Bytes, BytesMut};
 use futures::Stream;
 
 use crate::broker::{STATE_KIND, Shared};
+use crate::doorbell::Doorbell;
 use crate::event::{Kind, SharedEvent};
 use crate::id::EventId;
 use crate::stats::Counters;
@@ -183,8 +183,7 @@ pub(crate) struct Seen {
 pub struct Subscription {
     shared: Arc<Shared>,
     key: usize,
-    /// Boxed because a receiver is `!Unpin` and subscriptions must be `Unpin`.
-    bell: Pin<Box<Receiver<()>>>,
+    bell: Arc<Doorbell>,
     /// Seq of the next stored event to deliver.
     cursor: u64,
     seen: Seen,
@@ -199,7 +198,7 @@ impl Subscription {
     pub(crate) fn new(
         shared: Arc<Shared>,
         key: usize,
-        bell: Receiver<()>,
+        bell: Arc<Doorbell>,
         cursor: u64,
         seen: Seen,
         pending: VecDeque<Delivery>,
@@ -208,7 +207,7 @@ impl Subscription {
         Subscription {
             shared,
             key,
-            bell: Box::pin(bell),
+            bell,
             cursor,
             seen,
             pending,
@@ -221,6 +220,28 @@ impl Subscription {
     /// Seq of the next stored event this subscription will deliver.
     pub fn cursor(&self) -> u64 {
         self.cursor
+    }
+
+    /// Counts off a wake-up taken from the bell (`None`: the bell closed).
+    fn took(&self, generation: Option<u64>) {
+        if let Some(generation) = generation {
+            self.shared.wakes.taken(generation);
+        }
+    }
+
+    /// Waits on the bell; `Pending` once registered for its next ring.
+    fn wait(&mut self, cx: &mut Context<'_>) -> Poll<()> {
+        self.bell
+            .poll_wait(cx)
+            .map(|generation| self.took(generation))
+    }
+
+    /// A subscription that read events from the ring served any wake-up
+    /// rung meanwhile: counts it off, unless the bell was just emptied.
+    fn served(&self, bell_taken: bool) {
+        if !bell_taken {
+            self.took(self.bell.take());
+        }
     }
 
     /// Hands what the ring holds past the cursor (at most one batch) to
@@ -305,6 +326,7 @@ impl Subscription {
         cx: &mut Context<'_>,
         out: &mut BytesMut,
     ) -> Poll<Option<Frames>> {
+        let mut bell_taken = false;
         loop {
             let mut batch = Frames::default();
             while let Some(item) = self.pending.pop_front() {
@@ -318,6 +340,7 @@ impl Subscription {
             }
             if !batch.is_empty() {
                 self.delivered += batch.events as u64;
+                self.served(bell_taken);
                 return Poll::Ready(Some(batch));
             }
             if self.ended {
@@ -325,10 +348,10 @@ impl Subscription {
             }
             // Registered before the ring was read, so a publish after the
             // read rings this bell (or already did): no wake-up is lost.
-            match self.bell.as_mut().poll_next(cx) {
-                Poll::Ready(_) => continue,
-                Poll::Pending => return Poll::Pending,
+            if self.wait(cx).is_pending() {
+                return Poll::Pending;
             }
+            bell_taken = true;
         }
     }
 }
@@ -388,6 +411,7 @@ impl Stream for Subscription {
 
     fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Delivery>> {
         let this = &mut *self;
+        let mut bell_taken = false;
         loop {
             if let Some(item) = this.pending.pop_front() {
                 if matches!(item, Delivery::Event(_)) {
@@ -407,6 +431,7 @@ impl Stream for Subscription {
             });
             this.pending = pending;
             if !this.pending.is_empty() {
+                this.served(bell_taken);
                 continue;
             }
             if closed {
@@ -415,10 +440,10 @@ impl Stream for Subscription {
             }
             // Registered before the ring was read, so a publish after the
             // read rings this bell (or already did): no wake-up is lost.
-            match this.bell.as_mut().poll_next(cx) {
-                Poll::Ready(_) => continue,
-                Poll::Pending => return Poll::Pending,
+            if this.wait(cx).is_pending() {
+                return Poll::Pending;
             }
+            bell_taken = true;
         }
     }
 }
@@ -427,5 +452,8 @@ impl Drop for Subscription {
     fn drop(&mut self) {
         Counters::add(&self.shared.counters.delivered, self.delivered);
         self.shared.unregister(self.key);
+        // Unregistered, so no ring reaches the bell any more: a wake-up it
+        // still holds is counted off, never left to age.
+        self.took(self.bell.take());
     }
 }
