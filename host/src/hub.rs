@@ -9,6 +9,7 @@ use std::time::Duration;
 use tidings_core::{Broker, BrokerConfig, Epoch, Event, EventId, Kind};
 use tokio::sync::Notify;
 
+use crate::admission::{Admission, FanoutBudget};
 use crate::bus::Bus;
 use crate::clock::Clock;
 use crate::history::Loaded;
@@ -41,6 +42,7 @@ pub struct Hub {
     clock: Clock,
     flush: Arc<Notify>,
     log: Log,
+    admission: Arc<Admission>,
 }
 
 /// A new epoch token: 10 characters of `[a-z0-9]` from the OS's randomness,
@@ -59,7 +61,13 @@ pub fn new_epoch() -> Epoch {
 impl Hub {
     /// A hub continuing `history` (restored from storage or the bus), whose
     /// next ids come from `log`.
-    pub fn new(config: BrokerConfig, clock: Clock, history: Loaded, log: Log) -> Hub {
+    pub fn new(
+        config: BrokerConfig,
+        clock: Clock,
+        history: Loaded,
+        log: Log,
+        budget: FanoutBudget,
+    ) -> Hub {
         let first = history.events.first().map_or(history.next_seq, |r| r.seq);
         let broker = Broker::resume_at(history.epoch.clone(), first, config);
         let now = clock.now();
@@ -79,12 +87,18 @@ impl Hub {
             clock,
             flush: Arc::new(Notify::new()),
             log,
+            admission: Arc::new(Admission::new(budget)),
         }
     }
 
     /// The broker.
     pub fn broker(&self) -> &Broker {
         &self.broker
+    }
+
+    /// What holds publishes back while fan-out is behind.
+    pub fn admission(&self) -> &Admission {
+        &self.admission
     }
 
     /// The clock.
@@ -106,6 +120,7 @@ impl Hub {
         if self.broker.is_closed() {
             return Err(PublishFailed::Closed);
         }
+        self.admission.admit(&self.broker, &self.clock).await;
         match &self.log {
             Log::Local(seq) => seq.publish(self, kind, data).await,
             Log::Bus(bus) => bus.publish(&kind, &data).await.map_err(|e| {

@@ -11,6 +11,7 @@
 #![warn(missing_docs, missing_debug_implementations)]
 
 pub mod accept;
+pub mod admission;
 pub mod auth;
 pub mod bus;
 pub mod clock;
@@ -41,6 +42,7 @@ use tidings_core::mode::{Component, ModeConfig};
 
 pub use config::Config;
 
+use crate::admission::FanoutBudget;
 use crate::bus::{Bus, BusConfig};
 use crate::clock::Clock;
 use crate::history::Loaded;
@@ -143,7 +145,11 @@ fn assemble(config: Config, store: Store, history: Loaded, log: Log) -> Result<S
         max_subscribers: Some(config.max_clients),
         ..BrokerConfig::default()
     };
-    let hub = Hub::new(broker_config, clock, history, log);
+    let budget = FanoutBudget {
+        lag: config.fanout_budget,
+        share_percent: config.fanout_share,
+    };
+    let hub = Hub::new(broker_config, clock, history, log, budget);
     let mode_config = ModeConfig::new(config.fail_threshold, config.recover_threshold)
         .map_err(|_| config::ConfigError::Threshold)?;
     let mode = Arc::new(ModeControl::new(mode_config, config.read_only, hub.clone()));

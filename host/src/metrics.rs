@@ -6,6 +6,7 @@ use std::sync::Mutex;
 use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
 use std::time::Duration;
 
+use crate::admission::Held;
 use crate::bus::BusStatus;
 use tidings_core::BrokerStats;
 use tidings_core::mode::Mode;
@@ -56,6 +57,7 @@ impl Metrics {
         broker: BrokerStats,
         mode: Mode,
         bus: Option<BusStatus>,
+        held: Held,
     ) -> String {
         let mut out = String::with_capacity(2048);
         let mut metric = |name: &str, kind: &str, help: &str, value: u64| {
@@ -131,6 +133,18 @@ impl Metrics {
             "counter",
             "Batched stream wake-ups.",
             broker.wakeups,
+        );
+        metric(
+            "tidings_publish_held_total",
+            "counter",
+            "Publishes that waited for fan-out to catch up.",
+            held.publishes,
+        );
+        metric(
+            "tidings_publish_held_microseconds_total",
+            "counter",
+            "Time publishes waited for fan-out to catch up.",
+            held.micros,
         );
         metric(
             "tidings_probe_failures_total",

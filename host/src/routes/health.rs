@@ -66,6 +66,7 @@ pub fn metrics(state: Data<&Arc<AppState>>) -> Response {
         state.hub.broker().stats(),
         state.mode.mode(),
         state.hub.bus().map(|bus| bus.status()),
+        state.hub.admission().held(),
     );
     Response::builder()
         .content_type("text/plain; version=0.0.4")

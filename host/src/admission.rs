@@ -1,0 +1,200 @@
+//! Publish admission: a publish waits while fan-out is behind its latency
+//! budget.
+//!
+//! Publishing appends to the ring in O(1) and never waits on a subscriber,
+//! so a publisher can outpace what the streams can write. Without a limit,
+//! the events queue in the ring and delivery latency grows with the run. A
+//! publish therefore first waits, up to a bound, while more than a share
+//! of the subscribers were woken for events longer ago than the budget and
+//! have not read them yet (see [`Broker::lagging`]). Events still flow
+//! while streams are within the budget, so a wake-up carries every event
+//! of that time and writes stay few and full; only the excess is held back,
+//! at the publisher, where it costs nothing.
+//!
+//! A subscriber whose client stopped reading is not a reason to hold
+//! publishes: it is either below the share, or its wake-up ages out of the
+//! broker's table; and no publish waits longer than [`MAX_WAIT`].
+
+use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
+use std::time::Duration;
+
+use tidings_core::{Broker, Millis};
+use tokio::time::Instant;
+
+use crate::clock::Clock;
+
+/// Longest a publish waits for fan-out; it then proceeds anyway. Publishes
+/// are never refused because streams are slow.
+pub const MAX_WAIT: Duration = Duration::from_secs(1);
+
+/// How often a waiting publish looks again.
+const RECHECK: Duration = Duration::from_millis(1);
+
+/// When a publish waits for fan-out.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct FanoutBudget {
+    /// Age of an untaken wake-up from which its subscriber counts as
+    /// behind; zero never waits.
+    pub lag: Duration,
+    /// Percent of the subscribers that may be behind before publishes wait.
+    pub share_percent: u32,
+}
+
+/// Holds publishes back by a [`FanoutBudget`], and counts what it held.
+#[derive(Debug)]
+pub struct Admission {
+    budget: FanoutBudget,
+    held: AtomicU64,
+    held_us: AtomicU64,
+}
+
+/// What an [`Admission`] held back so far.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Held {
+    /// Publishes that waited.
+    pub publishes: u64,
+    /// Their waiting time, in microseconds.
+    pub micros: u64,
+}
+
+impl Admission {
+    /// Admission by `budget`.
+    pub fn new(budget: FanoutBudget) -> Admission {
+        Admission {
+            budget,
+            held: AtomicU64::new(0),
+            held_us: AtomicU64::new(0),
+        }
+    }
+
+    /// Waits until at most the budget's share of `broker`'s subscribers are
+    /// behind by more than its lag, or [`MAX_WAIT`] passed.
+    pub async fn admit(&self, broker: &Broker, clock: &Clock) {
+        if self.budget.lag.is_zero() || !self.behind(broker, clock) {
+            return;
+        }
+        let start = Instant::now();
+        let deadline = start + MAX_WAIT;
+        while Instant::now() < deadline && self.behind(broker, clock) {
+            tokio::time::sleep(RECHECK).await;
+        }
+        self.held.fetch_add(1, Relaxed);
+        let waited = u64::try_from(start.elapsed().as_micros()).unwrap_or(u64::MAX);
+        self.held_us.fetch_add(waited, Relaxed);
+    }
+
+    fn behind(&self, broker: &Broker, clock: &Clock) -> bool {
+        let lag_ms = u64::try_from(self.budget.lag.as_millis()).unwrap_or(u64::MAX);
+        let since = Millis(clock.now().0.saturating_sub(lag_ms));
+        let allowed = broker.subscribers() * self.budget.share_percent as usize / 100;
+        broker.lagging(since) > allowed
+    }
+
+    /// What was held back so far.
+    pub fn held(&self) -> Held {
+        Held {
+            publishes: self.held.load(Relaxed),
+            micros: self.held_us.load(Relaxed),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+    use std::sync::atomic::AtomicBool;
+    use std::task::Context;
+
+    use bytes::BytesMut;
+    use futures::task::noop_waker_ref;
+    use tidings_core::{BrokerConfig, Epoch, Event, Kind, SubscribeOptions, Subscription};
+
+    use super::*;
+
+    fn admission(lag_ms: u64, share_percent: u32) -> Admission {
+        Admission::new(FanoutBudget {
+            lag: Duration::from_millis(lag_ms),
+            share_percent,
+        })
+    }
+
+    /// `n` subscriptions waiting on their bells, and one event that wakes
+    /// them all.
+    fn woken(broker: &Broker, clock: &Clock, n: usize) -> Vec<Subscription> {
+        let mut cx = Context::from_waker(noop_waker_ref());
+        let mut subs: Vec<Subscription> = (0..n)
+            .map(|_| broker.subscribe(SubscribeOptions::live()).unwrap())
+            .collect();
+        for sub in &mut subs {
+            assert!(sub.poll_frames(&mut cx, &mut BytesMut::new()).is_pending());
+        }
+        let event = Event::new(Kind::new("k").unwrap(), "x");
+        broker.publish(event, clock.now()).unwrap();
+        subs
+    }
+
+    fn read(sub: &mut Subscription) {
+        let mut cx = Context::from_waker(noop_waker_ref());
+        assert!(sub.poll_frames(&mut cx, &mut BytesMut::new()).is_ready());
+    }
+
+    fn broker() -> Broker {
+        Broker::new(Epoch::new("e").unwrap(), BrokerConfig::default())
+    }
+
+    #[tokio::test]
+    async fn waits_until_streams_behind_the_budget_have_read() {
+        let (broker, clock) = (broker(), Clock::new());
+        let mut subs = woken(&broker, &clock, 3);
+        let admission = admission(5, 0);
+        let read_done = Arc::new(AtomicBool::new(false));
+        let reader = {
+            let read_done = read_done.clone();
+            tokio::spawn(async move {
+                tokio::time::sleep(Duration::from_millis(50)).await;
+                for sub in &mut subs {
+                    read(sub);
+                }
+                read_done.store(true, Relaxed);
+                subs
+            })
+        };
+        // Woken 10 ms ago and not run: behind a 5 ms budget.
+        tokio::time::sleep(Duration::from_millis(10)).await;
+        admission.admit(&broker, &clock).await;
+        assert!(read_done.load(Relaxed), "admitted before the streams read");
+        assert_eq!(admission.held().publishes, 1);
+        assert!(admission.held().micros >= 30_000, "{:?}", admission.held());
+        drop(reader.await.unwrap());
+    }
+
+    #[tokio::test]
+    async fn streams_within_the_share_or_the_budget_do_not_hold() {
+        let (broker, clock) = (broker(), Clock::new());
+        let mut subs = woken(&broker, &clock, 10);
+        for sub in &mut subs[1..] {
+            read(sub);
+        }
+        // One of ten behind is within a 10% share.
+        tokio::time::sleep(Duration::from_millis(20)).await;
+        admission(5, 10).admit(&broker, &clock).await;
+        // Behind, but not for longer than a one-minute budget.
+        let lenient = admission(60_000, 0);
+        lenient.admit(&broker, &clock).await;
+        // No budget at all.
+        admission(0, 0).admit(&broker, &clock).await;
+        assert_eq!(lenient.held(), Held::default());
+    }
+
+    #[tokio::test]
+    async fn a_publish_waits_at_most_max_wait() {
+        let (broker, clock) = (broker(), Clock::new());
+        let _never_run = woken(&broker, &clock, 1);
+        let admission = admission(1, 0);
+        tokio::time::sleep(Duration::from_millis(5)).await;
+        let start = Instant::now();
+        admission.admit(&broker, &clock).await;
+        assert!(start.elapsed() >= MAX_WAIT);
+        assert_eq!(admission.held().publishes, 1);
+    }
+}

@@ -1,0 +1,156 @@
+//! Publish admission over real sockets: a publish waits while the server's
+//! streams are behind its fan-out budget, never because a client is slow,
+//! and nothing is lost or reordered either way.
+
+use std::time::Duration;
+
+use futures::{StreamExt, stream};
+use serde_json::{Value, json};
+use tidings_tests::{EDITOR_TOKEN, SseClient, Tidings, seq_of};
+use tokio::time::Instant;
+
+const WAIT: Duration = Duration::from_secs(60);
+
+/// How long the server lets one publish wait at most (`admission::MAX_WAIT`).
+const MAX_WAIT: Duration = Duration::from_secs(1);
+
+/// A counter from the Prometheus text.
+fn counter(metrics: &str, name: &str) -> u64 {
+    metrics
+        .lines()
+        .find_map(|l| l.strip_prefix(name)?.strip_prefix(' ')?.trim().parse().ok())
+        .unwrap_or_else(|| panic!("no {name} in /metrics"))
+}
+
+/// A client past its connect-time state, so it is subscribed before
+/// anything is published.
+async fn subscribed(server: &Tidings) -> SseClient {
+    let mut client = SseClient::connect(&server.url("/api/events"), None).await;
+    assert_eq!(client.status, 200);
+    let state = client.next_non_heartbeat(WAIT).await.expect("state");
+    assert_eq!(state.event, "server.state");
+    client
+}
+
+/// Reads `n` stored events and checks they are seqs 1..=n in order.
+async fn read_all_in_order(mut client: SseClient, n: u64) {
+    for expected in 1..=n {
+        let ev = client
+            .next_stored(WAIT)
+            .await
+            .unwrap_or_else(|| panic!("stream stalled before seq {expected}"));
+        let id = ev.id.as_deref().expect("stored");
+        assert_eq!(seq_of(id), expected, "gap, duplicate or reorder");
+    }
+}
+
+/// POSTs one event of `pad` bytes of padding; how long the answer took.
+async fn publish(client: &reqwest::Client, url: &str, n: u64, pad: &str) -> Duration {
+    let start = Instant::now();
+    let resp = client
+        .post(url)
+        .bearer_auth(EDITOR_TOKEN)
+        .json(&json!({ "type": "demo.bulk", "data": { "n": n, "pad": pad } }))
+        .send()
+        .await
+        .expect("publish request");
+    assert_eq!(resp.status().as_u16(), 202, "publish {n}");
+    let _: Value = resp.json().await.expect("JSON");
+    start.elapsed()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_client_that_stops_reading_never_holds_publishes() {
+    // The strictest budget: any one stream behind by 5 ms holds publishes.
+    let server = Tidings::start(&[
+        "--fanout-budget",
+        "5ms",
+        "--fanout-share",
+        "0",
+        "--history-size",
+        "10000",
+    ])
+    .await;
+    let _stalled = subscribed(&server).await;
+    const EVENTS: u64 = 800;
+    let reader = tokio::spawn(read_all_in_order(subscribed(&server).await, EVENTS));
+
+    // 800 events of 32 KiB: 25 MiB, far more than the stalled client's
+    // socket buffers hold, so its stream blocks on the socket.
+    let http = tidings_tests::http();
+    let url = server.url("/api/publish");
+    let pad = "x".repeat(32 * 1024);
+    for n in 0..EVENTS {
+        // Were the stalled stream counted as behind, every publish after its
+        // socket filled would wait the whole MAX_WAIT.
+        let took = publish(&http, &url, n, &pad).await;
+        assert!(
+            took < MAX_WAIT * 8 / 10,
+            "publish {n} took {took:?}: a slow client held publishing"
+        );
+    }
+    reader
+        .await
+        .expect("the reading client got every event in order");
+
+    let metrics = server.metrics().await;
+    let published = counter(&metrics, "tidings_events_published_total");
+    let delivered = counter(&metrics, "tidings_events_delivered_total");
+    assert_eq!(published, EVENTS);
+    assert!(
+        2 * published >= delivered + 200,
+        "the stalled client did not stall its stream (published {published}, delivered \
+         {delivered}): the test would prove nothing"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn publishes_wait_for_streams_behind_the_budget_and_lose_nothing() {
+    // A 1 ms budget with no share: with 200 streams each writing 16 KiB per
+    // event, a pass over them takes longer than that, so publishes wait.
+    let server = Tidings::start(&[
+        "--fanout-budget",
+        "1ms",
+        "--fanout-share",
+        "0",
+        "--history-size",
+        "10000",
+    ])
+    .await;
+    const CLIENTS: usize = 200;
+    const EVENTS: u64 = 300;
+    let clients = stream::iter(0..CLIENTS)
+        .map(|_| subscribed(&server))
+        .buffer_unordered(16)
+        .collect::<Vec<_>>()
+        .await;
+    let readers: Vec<_> = clients
+        .into_iter()
+        .map(|c| tokio::spawn(read_all_in_order(c, EVENTS)))
+        .collect();
+
+    let http = tidings_tests::http();
+    let url = server.url("/api/publish");
+    let pad = "x".repeat(16 * 1024);
+    let took: Vec<Duration> = stream::iter(0..EVENTS)
+        .map(|n| publish(&http, &url, n, &pad))
+        .buffered(8)
+        .collect()
+        .await;
+    for reader in readers {
+        reader.await.expect("every client got every event in order");
+    }
+
+    let metrics = server.metrics().await;
+    let held = counter(&metrics, "tidings_publish_held_total");
+    let held_us = counter(&metrics, "tidings_publish_held_microseconds_total");
+    assert!(
+        held > 0,
+        "no publish waited for 200 streams on a 1 ms budget"
+    );
+    assert!(held_us > 0, "{held} publishes held for no time");
+    assert!(held <= EVENTS, "{held} holds for {EVENTS} publishes");
+    // A hold ends when the streams catch up, or after MAX_WAIT at most.
+    let slowest = took.iter().max().expect("publishes");
+    assert!(*slowest < MAX_WAIT * 3, "a publish took {slowest:?}");
+}
