@@ -9,10 +9,10 @@
 //! Each ring of the doorbells that delivers events is a generation with the
 //! time it was rung; a bell carries its generation, and the subscriber that
 //! takes it counts it off. Counters are atomics in a fixed table indexed by
-//! generation, so taking a wake-up never waits on a lock, and a generation
-//! older than the table shares its slot with a newer one: a subscriber that
-//! has not read the ring for that long (a stalled client) is counted as
-//! recent, so it cannot hold publishers back for good.
+//! generation, so taking a wake-up never waits on a lock. A generation older
+//! than the table shares its slot with a newer one: the count stays right
+//! and only its age is lost (it reads as recent), so memory stays bounded
+//! and no wake-up can hold publishers back for good.
 
 use std::sync::atomic::{AtomicI64, AtomicU64, Ordering::Relaxed};
 

@@ -11,9 +11,11 @@
 //! of that time and writes stay few and full; only the excess is held back,
 //! at the publisher, where it costs nothing.
 //!
-//! A subscriber whose client stopped reading is not a reason to hold
-//! publishes: it is either below the share, or its wake-up ages out of the
-//! broker's table; and no publish waits longer than [`MAX_WAIT`].
+//! A stream busy writing to its client, or blocked on a client that stopped
+//! reading, is not waiting on its bell, so it is never counted: slow
+//! clients are the ring's business (they catch up from it or get a
+//! `lagged` reset), never a reason to slow publishing. No publish waits
+//! longer than [`MAX_WAIT`].
 
 use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
 use std::time::Duration;

@@ -105,12 +105,12 @@ pub struct Config {
     /// Delivery-latency budget of fan-out: a publish waits (up to 1 s) while
     /// more than `--fanout-share` percent of the streams were woken for
     /// events longer ago than this and have not read them; `0` never waits.
-    #[arg(long, env = "TIDINGS_FANOUT_BUDGET", default_value = "10ms", value_parser = duration)]
+    #[arg(long, env = "TIDINGS_FANOUT_BUDGET", default_value = "5ms", value_parser = duration)]
     pub fanout_budget: Duration,
 
     /// Percent of the streams that may be behind the fan-out budget before
     /// publishes wait.
-    #[arg(long, env = "TIDINGS_FANOUT_SHARE", default_value_t = 10, value_parser = clap::value_parser!(u32).range(0..=100))]
+    #[arg(long, env = "TIDINGS_FANOUT_SHARE", default_value_t = 1, value_parser = clap::value_parser!(u32).range(0..=100))]
     pub fanout_share: u32,
 
     /// Most concurrent SSE clients; beyond it `/api/events` answers 503.
