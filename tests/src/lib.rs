@@ -14,7 +14,8 @@ mod sse;
 pub use redis::RedisServer;
 pub use s3::S3sFs;
 pub use server::{
-    ADMIN_TOKEN, EDITOR_TOKEN, Tidings, content_type, free_port, hung_listener, seq_of,
+    ADMIN_TOKEN, EDITOR_TOKEN, Tidings, content_type, free_port, hung_listener, publish_bulk,
+    seq_of,
 };
 pub use sse::{SseClient, SseEvent};
 

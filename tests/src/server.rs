@@ -279,6 +279,42 @@ impl Tidings {
         assert!(ct.starts_with("text/plain"), "content-type {ct:?}");
         resp.text().await.expect("metrics text")
     }
+
+    /// One unlabelled counter or gauge from `/metrics`.
+    pub async fn metric(&self, name: &str) -> u64 {
+        let text = self.metrics().await;
+        text.lines()
+            .find_map(|l| l.strip_prefix(name)?.strip_prefix(' ')?.trim().parse().ok())
+            .unwrap_or_else(|| panic!("no {name} in /metrics"))
+    }
+
+    /// A stream client past its connect-time `server.state`, so it is
+    /// subscribed before anything is published next.
+    pub async fn subscribed(&self) -> crate::SseClient {
+        let mut client = crate::SseClient::connect(&self.url("/api/events"), None).await;
+        assert_eq!(client.status, 200);
+        let state = client
+            .next_non_heartbeat(Duration::from_secs(60))
+            .await
+            .expect("state");
+        assert_eq!(state.event, "server.state");
+        client
+    }
+}
+
+/// POSTs a `demo.bulk` event `{"n": n, "pad": pad}` to the publish `url`
+/// with the editor token, asserts `202` and returns its id.
+pub async fn publish_bulk(client: &reqwest::Client, url: &str, n: u64, pad: &str) -> String {
+    let resp = client
+        .post(url)
+        .bearer_auth(EDITOR_TOKEN)
+        .json(&serde_json::json!({ "type": "demo.bulk", "data": { "n": n, "pad": pad } }))
+        .send()
+        .await
+        .expect("publish request");
+    assert_eq!(resp.status().as_u16(), 202, "publish {n}");
+    let body: serde_json::Value = resp.json().await.expect("JSON");
+    body["id"].as_str().expect("id").to_string()
 }
 
 /// The `Content-Type` of `resp` (empty when absent or not text).

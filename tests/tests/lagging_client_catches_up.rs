@@ -11,8 +11,8 @@
 use std::time::Duration;
 
 use futures::{StreamExt, stream};
-use serde_json::{Value, json};
-use tidings_tests::{EDITOR_TOKEN, SseClient, SseEvent, Tidings};
+use serde_json::Value;
+use tidings_tests::{SseClient, SseEvent, Tidings, publish_bulk};
 
 const WAIT: Duration = Duration::from_secs(60);
 
@@ -35,47 +35,13 @@ async fn publish_many(server: &Tidings, count: usize, pad_bytes: usize) -> Vec<S
     let mut ids: Vec<String> = stream::iter(0..count)
         .map(|n| {
             let (client, url, pad) = (client.clone(), url.clone(), pad.clone());
-            async move {
-                let resp = client
-                    .post(url)
-                    .bearer_auth(EDITOR_TOKEN)
-                    .json(&json!({ "type": "demo.bulk", "data": { "n": n, "pad": pad } }))
-                    .send()
-                    .await
-                    .expect("publish request");
-                assert_eq!(resp.status().as_u16(), 202, "publish {n}");
-                let body: Value = resp.json().await.expect("JSON");
-                body["id"].as_str().expect("id").to_string()
-            }
+            async move { publish_bulk(&client, &url, n as u64, &pad).await }
         })
         .buffer_unordered(4)
         .collect()
         .await;
     ids.sort_by_key(|id| seq(id));
     ids
-}
-
-/// A counter from `/metrics`.
-async fn metric(server: &Tidings, name: &str) -> u64 {
-    let text = reqwest::get(server.url("/metrics"))
-        .await
-        .expect("metrics")
-        .text()
-        .await
-        .expect("metrics text");
-    text.lines()
-        .find_map(|l| l.strip_prefix(name)?.strip_prefix(' ')?.trim().parse().ok())
-        .unwrap_or_else(|| panic!("no {name} in /metrics"))
-}
-
-/// Connects a client and reads its connect-time state, so it is subscribed
-/// before anything is published.
-async fn subscribed_client(server: &Tidings) -> SseClient {
-    let mut client = SseClient::connect(&server.url("/api/events"), None).await;
-    assert_eq!(client.status, 200);
-    let state = client.next_non_heartbeat(WAIT).await.expect("state");
-    assert_eq!(state.event, "server.state");
-    client
 }
 
 /// Reads until the event with id `last` arrived (heartbeats skipped).
@@ -102,8 +68,8 @@ async fn read_until(client: &mut SseClient, last: &str) -> Vec<SseEvent> {
 /// Checks that, while the client was stalled, the server could not hand it
 /// everything: at least `min_behind` published events were still undelivered.
 async fn assert_server_stalled(server: &Tidings, min_behind: u64) {
-    let published = metric(server, "tidings_events_published_total").await;
-    let delivered = metric(server, "tidings_events_delivered_total").await;
+    let published = server.metric("tidings_events_published_total").await;
+    let delivered = server.metric("tidings_events_delivered_total").await;
     println!("stalled client: published {published}, delivered {delivered}");
     assert!(
         published >= delivered + min_behind,
@@ -115,7 +81,7 @@ async fn assert_server_stalled(server: &Tidings, min_behind: u64) {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn stalled_client_within_the_ring_gets_every_event_in_order() {
     let server = Tidings::start(&["--history-size", "10000"]).await;
-    let mut stalled = subscribed_client(&server).await;
+    let mut stalled = server.subscribed().await;
 
     // 2000 events of ~8 KiB: 16 MiB, more than the socket buffers hold.
     let ids = publish_many(&server, 2000, 8 * 1024).await;
@@ -139,13 +105,13 @@ async fn stalled_client_within_the_ring_gets_every_event_in_order() {
         let data: Value = serde_json::from_str(&ev.data).expect("JSON");
         assert_eq!(data["pad"].as_str().map(str::len), Some(8 * 1024));
     }
-    assert_eq!(metric(&server, "tidings_lagged_total").await, 0);
+    assert_eq!(server.metric("tidings_lagged_total").await, 0);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn stalled_client_past_the_ring_gets_lagged_reset_then_continues() {
     let server = Tidings::start(&["--history-size", "16", "--max-event-bytes", "40000"]).await;
-    let mut stalled = subscribed_client(&server).await;
+    let mut stalled = server.subscribed().await;
     let epoch = {
         let (_, health) = server.get_json("/health").await;
         health["epoch"].as_str().expect("epoch").to_string()
@@ -201,7 +167,7 @@ async fn stalled_client_past_the_ring_gets_lagged_reset_then_continues() {
         "a client stalled past a ring of 16 must get a lagged reset"
     );
     assert_eq!(prev, Some(seq(&last)), "it catches up to the last event");
-    let lagged = metric(&server, "tidings_lagged_total").await;
+    let lagged = server.metric("tidings_lagged_total").await;
     assert_eq!(lagged, resets, "the server counted the resets it sent");
 
     // And the stream is live again.

@@ -5,32 +5,13 @@
 use std::time::Duration;
 
 use futures::{StreamExt, stream};
-use serde_json::{Value, json};
-use tidings_tests::{EDITOR_TOKEN, SseClient, Tidings, seq_of};
+use tidings_tests::{SseClient, Tidings, publish_bulk, seq_of};
 use tokio::time::Instant;
 
 const WAIT: Duration = Duration::from_secs(60);
 
 /// How long the server lets one publish wait at most (`admission::MAX_WAIT`).
 const MAX_WAIT: Duration = Duration::from_secs(1);
-
-/// A counter from the Prometheus text.
-fn counter(metrics: &str, name: &str) -> u64 {
-    metrics
-        .lines()
-        .find_map(|l| l.strip_prefix(name)?.strip_prefix(' ')?.trim().parse().ok())
-        .unwrap_or_else(|| panic!("no {name} in /metrics"))
-}
-
-/// A client past its connect-time state, so it is subscribed before
-/// anything is published.
-async fn subscribed(server: &Tidings) -> SseClient {
-    let mut client = SseClient::connect(&server.url("/api/events"), None).await;
-    assert_eq!(client.status, 200);
-    let state = client.next_non_heartbeat(WAIT).await.expect("state");
-    assert_eq!(state.event, "server.state");
-    client
-}
 
 /// Reads `n` stored events and checks they are seqs 1..=n in order.
 async fn read_all_in_order(mut client: SseClient, n: u64) {
@@ -44,18 +25,10 @@ async fn read_all_in_order(mut client: SseClient, n: u64) {
     }
 }
 
-/// POSTs one event of `pad` bytes of padding; how long the answer took.
+/// Publishes event `n` with `pad` bytes of padding; how long it took.
 async fn publish(client: &reqwest::Client, url: &str, n: u64, pad: &str) -> Duration {
     let start = Instant::now();
-    let resp = client
-        .post(url)
-        .bearer_auth(EDITOR_TOKEN)
-        .json(&json!({ "type": "demo.bulk", "data": { "n": n, "pad": pad } }))
-        .send()
-        .await
-        .expect("publish request");
-    assert_eq!(resp.status().as_u16(), 202, "publish {n}");
-    let _: Value = resp.json().await.expect("JSON");
+    publish_bulk(client, url, n, pad).await;
     start.elapsed()
 }
 
@@ -71,9 +44,9 @@ async fn a_client_that_stops_reading_never_holds_publishes() {
         "10000",
     ])
     .await;
-    let _stalled = subscribed(&server).await;
+    let _stalled = server.subscribed().await;
     const EVENTS: u64 = 800;
-    let reader = tokio::spawn(read_all_in_order(subscribed(&server).await, EVENTS));
+    let reader = tokio::spawn(read_all_in_order(server.subscribed().await, EVENTS));
 
     // 800 events of 32 KiB: 25 MiB, far more than the stalled client's
     // socket buffers hold, so its stream blocks on the socket.
@@ -93,9 +66,8 @@ async fn a_client_that_stops_reading_never_holds_publishes() {
         .await
         .expect("the reading client got every event in order");
 
-    let metrics = server.metrics().await;
-    let published = counter(&metrics, "tidings_events_published_total");
-    let delivered = counter(&metrics, "tidings_events_delivered_total");
+    let published = server.metric("tidings_events_published_total").await;
+    let delivered = server.metric("tidings_events_delivered_total").await;
     assert_eq!(published, EVENTS);
     assert!(
         2 * published >= delivered + 200,
@@ -120,7 +92,7 @@ async fn publishes_wait_for_streams_behind_the_budget_and_lose_nothing() {
     const CLIENTS: usize = 200;
     const EVENTS: u64 = 300;
     let clients = stream::iter(0..CLIENTS)
-        .map(|_| subscribed(&server))
+        .map(|_| server.subscribed())
         .buffer_unordered(16)
         .collect::<Vec<_>>()
         .await;
@@ -141,9 +113,10 @@ async fn publishes_wait_for_streams_behind_the_budget_and_lose_nothing() {
         reader.await.expect("every client got every event in order");
     }
 
-    let metrics = server.metrics().await;
-    let held = counter(&metrics, "tidings_publish_held_total");
-    let held_us = counter(&metrics, "tidings_publish_held_microseconds_total");
+    let held = server.metric("tidings_publish_held_total").await;
+    let held_us = server
+        .metric("tidings_publish_held_microseconds_total")
+        .await;
     assert!(
         held > 0,
         "no publish waited for 200 streams on a 1 ms budget"
