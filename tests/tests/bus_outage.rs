@@ -115,6 +115,30 @@ async fn follow_all(
     out
 }
 
+/// Three nodes on one Redis, in normal mode, each followed by two streams,
+/// with the publisher running and its first acknowledgements in.
+struct UnderLoad {
+    nodes: Vec<Tidings>,
+    epoch: String,
+    followers: Vec<(String, tokio::task::JoinHandle<Seen>)>,
+    publisher: Publisher,
+}
+
+async fn under_load(redis: &RedisServer, started: Instant) -> UnderLoad {
+    let nodes = start_nodes(redis, 3, &NODE_ARGS).await;
+    let epoch = common_epoch(&nodes).await;
+    wait_all(&nodes, "normal", started).await;
+    let followers = follow_all(&nodes, &epoch).await;
+    let publisher = Publisher::start(nodes.iter().map(|n| n.url("/api/publish")).collect());
+    publisher.wait_acked(ACKS_AROUND).await;
+    UnderLoad {
+        nodes,
+        epoch,
+        followers,
+        publisher,
+    }
+}
+
 /// What the publisher saw.
 #[derive(Debug, Default)]
 struct Outcomes {
@@ -367,12 +391,12 @@ async fn check_delivery(
 async fn paused_redis_degrades_every_node_then_they_recover() {
     let started = Instant::now();
     let redis = RedisServer::start().await;
-    let nodes = start_nodes(&redis, 3, &NODE_ARGS).await;
-    let epoch = common_epoch(&nodes).await;
-    wait_all(&nodes, "normal", started).await;
-    let followers = follow_all(&nodes, &epoch).await;
-    let publisher = Publisher::start(nodes.iter().map(|n| n.url("/api/publish")).collect());
-    publisher.wait_acked(ACKS_AROUND).await;
+    let UnderLoad {
+        nodes,
+        epoch,
+        followers,
+        publisher,
+    } = under_load(&redis, started).await;
 
     // Redis stops answering anyone for 6 s, then resumes by itself.
     let paused = Instant::now();
@@ -398,12 +422,12 @@ async fn paused_redis_degrades_every_node_then_they_recover() {
 async fn redis_restarted_from_its_append_only_file_keeps_the_history() {
     let started = Instant::now();
     let mut redis = RedisServer::start_durable().await;
-    let nodes = start_nodes(&redis, 3, &NODE_ARGS).await;
-    let epoch = common_epoch(&nodes).await;
-    wait_all(&nodes, "normal", started).await;
-    let followers = follow_all(&nodes, &epoch).await;
-    let publisher = Publisher::start(nodes.iter().map(|n| n.url("/api/publish")).collect());
-    publisher.wait_acked(ACKS_AROUND).await;
+    let UnderLoad {
+        nodes,
+        epoch,
+        followers,
+        publisher,
+    } = under_load(&redis, started).await;
 
     let stopped = Instant::now();
     redis.stop().await;
