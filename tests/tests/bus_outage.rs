@@ -124,6 +124,25 @@ struct UnderLoad {
     publisher: Publisher,
 }
 
+impl UnderLoad {
+    /// Lets more publishes be acknowledged, then checks that every one was
+    /// delivered exactly once, in order, on every stream.
+    async fn finish(self, redis: &RedisServer, started: Instant) {
+        self.publisher
+            .wait_acked(self.publisher.acked() + ACKS_AROUND)
+            .await;
+        check_delivery(
+            redis,
+            &self.nodes,
+            &self.epoch,
+            self.publisher,
+            self.followers,
+        )
+        .await;
+        eprintln!("done in {:?}", started.elapsed());
+    }
+}
+
 async fn under_load(redis: &RedisServer, started: Instant) -> UnderLoad {
     let nodes = start_nodes(redis, 3, &NODE_ARGS).await;
     let epoch = common_epoch(&nodes).await;
@@ -391,53 +410,40 @@ async fn check_delivery(
 async fn paused_redis_degrades_every_node_then_they_recover() {
     let started = Instant::now();
     let redis = RedisServer::start().await;
-    let UnderLoad {
-        nodes,
-        epoch,
-        followers,
-        publisher,
-    } = under_load(&redis, started).await;
+    let load = under_load(&redis, started).await;
 
     // Redis stops answering anyone for 6 s, then resumes by itself.
     let paused = Instant::now();
     redis.cli(&["CLIENT", "PAUSE", "6000", "ALL"]).await;
-    wait_all(&nodes, "degraded", paused).await;
-    check_degraded(&nodes).await;
-    let during = publisher.acked();
-    wait_all(&nodes, "normal", paused).await;
+    wait_all(&load.nodes, "degraded", paused).await;
+    check_degraded(&load.nodes).await;
+    let during = load.publisher.acked();
+    wait_all(&load.nodes, "normal", paused).await;
     // A probe must not take entries the reader applied after the probe read
     // the stream's head for a Redis that lost its history (which would
     // delete the stream and start a new epoch). The burst of publishes Redis
     // runs when the pause ends makes that race likely here.
-    same_epoch(&nodes, &epoch, "over a pause").await;
-    let refused = publisher.refused.load(Ordering::SeqCst);
+    same_epoch(&load.nodes, &load.epoch, "over a pause").await;
+    let refused = load.publisher.refused.load(Ordering::SeqCst);
     eprintln!("{during} acknowledged before the outage was noticed, {refused} refused by then",);
-    publisher.wait_acked(publisher.acked() + ACKS_AROUND).await;
-
-    check_delivery(&redis, &nodes, &epoch, publisher, followers).await;
-    eprintln!("done in {:?}", started.elapsed());
+    load.finish(&redis, started).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn redis_restarted_from_its_append_only_file_keeps_the_history() {
     let started = Instant::now();
     let mut redis = RedisServer::start_durable().await;
-    let UnderLoad {
-        nodes,
-        epoch,
-        followers,
-        publisher,
-    } = under_load(&redis, started).await;
+    let load = under_load(&redis, started).await;
 
     let stopped = Instant::now();
     redis.stop().await;
     eprintln!("Redis stopped in {:?}", stopped.elapsed());
-    wait_all(&nodes, "degraded", stopped).await;
-    check_degraded(&nodes).await;
+    wait_all(&load.nodes, "degraded", stopped).await;
+    check_degraded(&load.nodes).await;
     // Refusals go on while Redis is away.
-    let refused = publisher.refused.load(Ordering::SeqCst);
+    let refused = load.publisher.refused.load(Ordering::SeqCst);
     let deadline = Instant::now() + WAIT;
-    while publisher.refused.load(Ordering::SeqCst) < refused + 5 {
+    while load.publisher.refused.load(Ordering::SeqCst) < refused + 5 {
         assert!(Instant::now() < deadline, "the publisher stalled");
         tokio::time::sleep(Duration::from_millis(10)).await;
     }
@@ -445,13 +451,10 @@ async fn redis_restarted_from_its_append_only_file_keeps_the_history() {
     let restarted = Instant::now();
     redis.start_again().await;
     eprintln!("Redis answers again after {:?}", restarted.elapsed());
-    wait_all(&nodes, "normal", restarted).await;
+    wait_all(&load.nodes, "normal", restarted).await;
     // The same history goes on: same epoch everywhere.
-    same_epoch(&nodes, &epoch, "over a restart").await;
-    publisher.wait_acked(publisher.acked() + ACKS_AROUND).await;
-
-    check_delivery(&redis, &nodes, &epoch, publisher, followers).await;
-    eprintln!("done in {:?}", started.elapsed());
+    same_epoch(&load.nodes, &load.epoch, "over a restart").await;
+    load.finish(&redis, started).await;
 }
 
 /// No outage at all: a node probing often while publishes stream in must
