@@ -36,6 +36,11 @@ pub struct BrokerConfig {
     /// Shortest time between two rings of every doorbell; `0` rings on
     /// every publish.
     pub flush_interval_ms: u64,
+    /// Whether a publish rings the doorbells itself when a ring is due.
+    /// When `false`, a publish only stores its event and marks it waiting,
+    /// and the owner rings with [`Broker::flush`] from a task of its own:
+    /// publishing then costs the same with one subscriber or ten thousand.
+    pub ring_on_publish: bool,
     /// Most events a subscription takes from the ring per lock.
     pub max_batch: usize,
     /// Most concurrent subscriptions, if limited.
@@ -48,6 +53,7 @@ impl Default for BrokerConfig {
             history_size: 256,
             history_max_bytes: None,
             flush_interval_ms: 1,
+            ring_on_publish: true,
             max_batch: 256,
             max_subscribers: None,
         }
@@ -470,16 +476,17 @@ impl Broker {
             if snapshot.is_some() {
                 st.snapshot = snapshot;
             }
-            let wake = self.wake_due(&mut st, now);
+            let wake = self.shared.config.ring_on_publish && self.wake_due(&mut st, now);
             if !wake {
                 st.dirty = true;
             }
+            let head = st.ring.head();
             drop(st);
             Counters::add(&self.shared.counters.published, 1);
-            (wake, stored)
+            (wake.then_some(head), stored)
         };
-        if wake.0 {
-            self.ring_bells(Some(now));
+        if let Some(head) = wake.0 {
+            self.ring_bells(Some((now, head)));
         }
         Ok(wake.1)
     }
@@ -528,12 +535,12 @@ impl Broker {
     pub fn flush(&self, now: Millis) -> bool {
         let wake = {
             let mut st = write(&self.shared.state);
-            st.dirty && self.wake_due(&mut st, now)
+            (st.dirty && self.wake_due(&mut st, now)).then(|| st.ring.head())
         };
-        if wake {
-            self.ring_bells(Some(now));
+        if let Some(head) = wake {
+            self.ring_bells(Some((now, head)));
         }
-        wake
+        wake.is_some()
     }
 
     /// Sends one id-less, unstored `heartbeat` to every subscription.
@@ -542,12 +549,12 @@ impl Broker {
         self.ring_bells(None);
     }
 
-    /// Rings every doorbell; a ring that delivers events stored by `now`
-    /// opens a generation of wake-ups counted until taken.
-    fn ring_bells(&self, now: Option<Millis>) {
+    /// Rings every doorbell; a ring that delivers events, stored by `now`
+    /// up to seq `head`, opens a generation of wake-ups counted until taken.
+    fn ring_bells(&self, events: Option<(Millis, u64)>) {
         let bells = lock(&self.shared.bells);
         let wakes = &self.shared.wakes;
-        let generation = now.map_or(UNTRACKED, |now| wakes.begin(now));
+        let generation = events.map_or(UNTRACKED, |(now, head)| wakes.begin(now, head));
         let mut rung = 0;
         for bell in bells.slots.iter().flatten() {
             // Only a waiting subscription's wake-up is backlog: one busy
@@ -587,10 +594,12 @@ impl Broker {
     }
 
     /// Subscribers that waited for events, were woken at or before `since`
-    /// and have not read the ring since: the fan-out's backlog by age. On a
-    /// server that keeps up, a woken subscription runs at once; on one
-    /// saturated by fan-out, wake-ups age, and a publisher may wait while
-    /// too many are older than its latency budget. A subscription busy
+    /// for events up to seq `through` at most, and have not read the ring
+    /// since: the fan-out's backlog by age and by depth. On a server that
+    /// keeps up, a woken subscription runs at once; on one saturated by
+    /// fan-out, wake-ups age and events pile up behind them, and a
+    /// publisher may wait while too many are older than its latency budget
+    /// and further behind the head than its depth. A subscription busy
     /// writing to its client (or blocked on one that does not read) was
     /// not waiting, so a slow client never counts; nor do wake-ups for
     /// heartbeats and mode announcements.
@@ -607,17 +616,18 @@ impl Broker {
     /// for sub in &mut subs {
     ///     assert!(sub.poll_frames(&mut cx, &mut BytesMut::new()).is_pending()); // waiting
     /// }
-    /// broker.publish(Event::new(Kind::new("k").unwrap(), "x"), Millis(100)).unwrap();
-    /// assert_eq!(broker.lagging(Millis(99)), 0);  // nobody woken that long ago
-    /// assert_eq!(broker.lagging(Millis(100)), 3); // woken at 100, none has read
+    /// broker.publish(Event::new(Kind::new("k").unwrap(), "x"), Millis(100)).unwrap(); // seq 1
+    /// assert_eq!(broker.lagging(Millis(99), 1), 0);  // nobody woken that long ago
+    /// assert_eq!(broker.lagging(Millis(100), 1), 3); // woken at 100 for seq 1, none has read
+    /// assert_eq!(broker.lagging(Millis(100), 0), 0); // none woken for older events
     ///
     /// assert!(subs[0].poll_frames(&mut cx, &mut BytesMut::new()).is_ready());
-    /// assert_eq!(broker.lagging(Millis(100)), 2);
+    /// assert_eq!(broker.lagging(Millis(100), 1), 2);
     /// drop(subs.pop());
-    /// assert_eq!(broker.lagging(Millis(100)), 1);
+    /// assert_eq!(broker.lagging(Millis(100), 1), 1);
     /// ```
-    pub fn lagging(&self, since: Millis) -> usize {
-        self.shared.wakes.outstanding_since(since)
+    pub fn lagging(&self, since: Millis, through: u64) -> usize {
+        self.shared.wakes.outstanding_since(since, through)
     }
 
     /// The counters.

@@ -1,12 +1,13 @@
 //! Publishing rings every bell at once after an idle period, otherwise at
-//! most once per flush interval through `flush(now)`.
+//! most once per flush interval through `flush(now)`; with
+//! `ring_on_publish` off, only `flush(now)` rings.
 
 mod common;
 
 use std::sync::Arc;
 
 use common::{Flag, drain, event, seqs};
-use tidings_core::{Millis, SubscribeOptions};
+use tidings_core::{Broker, BrokerConfig, Epoch, Millis, SubscribeOptions};
 
 #[test]
 fn idle_publish_wakes_at_once_and_bursts_wait_for_flush() {
@@ -33,6 +34,32 @@ fn idle_publish_wakes_at_once_and_bursts_wait_for_flush() {
     // One wake-up carries the whole burst.
     assert_eq!(seqs(&drain(&mut sub, &flag).0), [2, 3]);
     assert_eq!(broker.stats().wakeups, 2);
+}
+
+#[test]
+fn without_ring_on_publish_only_flush_rings() {
+    let config = BrokerConfig {
+        ring_on_publish: false,
+        ..BrokerConfig::default()
+    };
+    let broker = Broker::new(Epoch::new("e").unwrap(), config);
+    let flag = Arc::new(Flag::default());
+    let mut sub = broker.subscribe(SubscribeOptions::live()).unwrap();
+    drain(&mut sub, &flag);
+
+    broker.publish(event("a"), Millis(100)).unwrap();
+    assert!(!flag.take(), "an idle publish leaves the ring to flush");
+    assert_eq!(broker.next_flush(), Some(Millis(1)), "due at once");
+    assert!(broker.flush(Millis(100)));
+    assert!(flag.take());
+    assert_eq!(seqs(&drain(&mut sub, &flag).0), [1]);
+
+    broker.publish(event("b"), Millis(100)).unwrap();
+    assert_eq!(broker.next_flush(), Some(Millis(101)), "one interval later");
+    assert!(!broker.flush(Millis(100)));
+    assert!(broker.flush(Millis(101)));
+    assert!(flag.take());
+    assert_eq!(seqs(&drain(&mut sub, &flag).0), [2]);
 }
 
 #[test]

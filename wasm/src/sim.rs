@@ -554,6 +554,7 @@ impl Sim {
                 history_size: config.ring_size,
                 history_max_bytes: None,
                 flush_interval_ms: config.flush_interval_ms,
+                ring_on_publish: true,
                 max_batch: config.batch_size,
                 max_subscribers: None,
             },

@@ -142,6 +142,8 @@ pub fn run(seed: u64, steps: usize) -> Result<Outcome, String> {
         history_size: history,
         history_max_bytes: None,
         flush_interval_ms: rng.below(3),
+        // Either the publish or the host's timer rings.
+        ring_on_publish: rng.below(2) == 0,
         max_batch: 1 + rng.below(16) as usize,
         max_subscribers: None,
     };
