@@ -3,6 +3,12 @@
 //! ([`crate::raw_sse`]); everything else is handed, with the bytes already
 //! read, to poem through hyper's HTTP/1 connection.
 //!
+//! Lean streams run on their own runtime, apart from the one
+//! that accepts connections and answers requests. With thousands of streams
+//! woken by each publish, a publish request sharing their run queue would
+//! wait behind all of them, so publish latency would grow with the number
+//! of clients; on its own threads it is scheduled by the OS next to them.
+//!
 //! Shutdown, in order: `/ready` turns 503 and new writes are refused while
 //! writes under way finish (the loop still accepts, so probes can see it);
 //! then the hub closes — every stream delivers what was stored and ends with
@@ -26,6 +32,7 @@ use poem::web::{LocalAddr, RemoteAddr};
 use poem::{Addr, Endpoint};
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, ReadBuf};
 use tokio::net::{TcpListener, TcpStream};
+use tokio::runtime::{Handle, Runtime};
 use tokio::sync::{mpsc, watch};
 
 use crate::raw_sse;
@@ -37,11 +44,13 @@ const MAX_HEAD: usize = 16 << 10;
 const HEAD_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// Serves `listener` until `signal` resolves, then shuts down within the
-/// configured deadline.
+/// configured deadline. Lean streams run on `streams` (see
+/// [`streams_runtime`]).
 pub async fn serve(
     listener: TcpListener,
     endpoint: BoxEndpoint<'static>,
     state: Arc<AppState>,
+    streams: Handle,
     signal: impl Future<Output = ()> + Send + 'static,
 ) -> io::Result<()> {
     let local = listener.local_addr()?;
@@ -72,7 +81,8 @@ pub async fn serve(
                         local,
                         remote,
                         closing: closing_rx.clone(),
-                        _alive: alive_tx.clone(),
+                        streams: streams.clone(),
+                        alive: alive_tx.clone(),
                     };
                     tokio::spawn(conn.run(socket));
                 }
@@ -105,7 +115,18 @@ struct Conn {
     local: SocketAddr,
     remote: SocketAddr,
     closing: watch::Receiver<bool>,
-    _alive: mpsc::Sender<()>,
+    streams: Handle,
+    alive: mpsc::Sender<()>,
+}
+
+/// The runtime for lean streams and the tasks that wake them: one worker
+/// per core. Its owner ends it with `shutdown_background`, as dropping a
+/// runtime from async code would block.
+pub fn streams_runtime() -> io::Result<Runtime> {
+    tokio::runtime::Builder::new_multi_thread()
+        .thread_name("tidings-streams")
+        .enable_all()
+        .build()
 }
 
 impl Conn {
@@ -128,7 +149,17 @@ impl Conn {
         }
         if let Some(req) = raw_sse::stream_request(&head) {
             drop(head);
-            raw_sse::serve(socket, req, self.state).await;
+            // Moved to the streams' runtime, its I/O registered there too.
+            let Ok(socket) = socket.into_std() else {
+                return;
+            };
+            let (state, alive) = (self.state, self.alive);
+            self.streams.spawn(async move {
+                if let Ok(socket) = TcpStream::from_std(socket) {
+                    raw_sse::serve(socket, req, state).await;
+                }
+                drop(alive);
+            });
             return;
         }
         let io = Rewind {

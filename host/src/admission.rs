@@ -5,11 +5,18 @@
 //! so a publisher can outpace what the streams can write. Without a limit,
 //! the events queue in the ring and delivery latency grows with the run. A
 //! publish therefore first waits, up to a bound, while more than a share
-//! of the subscribers were woken for events longer ago than the budget and
-//! have not read them yet (see [`Broker::lagging`]). Events still flow
-//! while streams are within the budget, so a wake-up carries every event
-//! of that time and writes stay few and full; only the excess is held back,
-//! at the publisher, where it costs nothing.
+//! of the subscribers were woken for events longer ago than the budget,
+//! more than a depth of events have been stored since, and they have not
+//! read them yet (see [`Broker::lagging`]).
+//!
+//! Both conditions matter. A pass over ten thousand streams takes tens of
+//! milliseconds even on a server that keeps up, so age alone would hold
+//! publishers whenever there are many clients; but a server that keeps up
+//! finishes its pass before many events pile up behind it, while one that
+//! cannot keep up falls further behind with every event. Events still
+//! flow while streams are within the budget, so a wake-up carries every
+//! event of that time and writes stay few and full; only the excess is
+//! held back, at the publisher, where it costs nothing.
 //!
 //! A stream busy writing to its client, or blocked on a client that stopped
 //! reading, is not waiting on its bell, so it is never counted: slow
@@ -40,6 +47,9 @@ pub struct FanoutBudget {
     pub lag: Duration,
     /// Percent of the subscribers that may be behind before publishes wait.
     pub share_percent: u32,
+    /// Events stored since an untaken wake-up from which its subscriber
+    /// counts as behind (with the lag); zero counts by age alone.
+    pub depth: u64,
 }
 
 /// Holds publishes back by a [`FanoutBudget`], and counts what it held.
@@ -86,10 +96,13 @@ impl Admission {
     }
 
     fn behind(&self, broker: &Broker, clock: &Clock) -> bool {
+        let Some(through) = broker.head().seq().checked_sub(self.budget.depth) else {
+            return false;
+        };
         let lag_ms = u64::try_from(self.budget.lag.as_millis()).unwrap_or(u64::MAX);
         let since = Millis(clock.now().0.saturating_sub(lag_ms));
         let allowed = broker.subscribers() * self.budget.share_percent as usize / 100;
-        broker.lagging(since) > allowed
+        broker.lagging(since, through) > allowed
     }
 
     /// What was held back so far.
@@ -114,9 +127,14 @@ mod tests {
     use super::*;
 
     fn admission(lag_ms: u64, share_percent: u32) -> Admission {
+        deep_admission(lag_ms, share_percent, 0)
+    }
+
+    fn deep_admission(lag_ms: u64, share_percent: u32, depth: u64) -> Admission {
         Admission::new(FanoutBudget {
             lag: Duration::from_millis(lag_ms),
             share_percent,
+            depth,
         })
     }
 
@@ -186,6 +204,27 @@ mod tests {
         // No budget at all.
         admission(0, 0).admit(&broker, &clock).await;
         assert_eq!(lenient.held(), Held::default());
+    }
+
+    #[tokio::test]
+    async fn streams_behind_in_time_but_not_in_events_do_not_hold() {
+        let (broker, clock) = (broker(), Clock::new());
+        let _never_run = woken(&broker, &clock, 1); // for seq 1
+        tokio::time::sleep(Duration::from_millis(10)).await;
+        let deep = deep_admission(5, 0, 3);
+        deep.admit(&broker, &clock).await; // nothing stored since
+        for _ in 0..2 {
+            let event = Event::new(Kind::new("k").unwrap(), "x");
+            broker.publish(event, clock.now()).unwrap();
+        }
+        deep.admit(&broker, &clock).await; // two behind it: within 3
+        assert_eq!(deep.held(), Held::default());
+        let event = Event::new(Kind::new("k").unwrap(), "x");
+        broker.publish(event, clock.now()).unwrap(); // three behind
+        let start = Instant::now();
+        deep.admit(&broker, &clock).await;
+        assert!(start.elapsed() >= MAX_WAIT);
+        assert_eq!(deep.held().publishes, 1);
     }
 
     #[tokio::test]

@@ -104,7 +104,8 @@ pub struct Config {
 
     /// Delivery-latency budget of fan-out: a publish waits (up to 1 s) while
     /// more than `--fanout-share` percent of the streams were woken for
-    /// events longer ago than this and have not read them; `0` never waits.
+    /// events longer ago than this, `--fanout-depth` or more events were
+    /// stored since, and they have not read them; `0` never waits.
     #[arg(long, env = "TIDINGS_FANOUT_BUDGET", default_value = "5ms", value_parser = duration)]
     pub fanout_budget: Duration,
 
@@ -112,6 +113,12 @@ pub struct Config {
     /// publishes wait.
     #[arg(long, env = "TIDINGS_FANOUT_SHARE", default_value_t = 1, value_parser = clap::value_parser!(u32).range(0..=100))]
     pub fanout_share: u32,
+
+    /// Events stored since a stream's unread wake-up from which it counts
+    /// as behind the fan-out budget: a server that keeps up finishes a
+    /// pass over its streams before that many pile up.
+    #[arg(long, env = "TIDINGS_FANOUT_DEPTH", default_value_t = 16)]
+    pub fanout_depth: u64,
 
     /// Most concurrent SSE clients; beyond it `/api/events` answers 503.
     #[arg(long, env = "TIDINGS_MAX_CLIENTS", default_value_t = 10_000)]

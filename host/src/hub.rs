@@ -153,7 +153,9 @@ impl Hub {
         while !self.broker.is_closed() {
             match self.broker.next_flush() {
                 Some(at) => {
-                    tokio::time::sleep_until(self.clock.instant_of(at).into()).await;
+                    if at > self.clock.now() {
+                        tokio::time::sleep_until(self.clock.instant_of(at).into()).await;
+                    }
                     self.broker.flush(self.clock.now());
                 }
                 // A publish between the check and the wait leaves a permit,

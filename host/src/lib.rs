@@ -39,6 +39,7 @@ use poem::middleware::Cors;
 use poem::{Endpoint, EndpointExt, IntoResponse, Route, get, post, put};
 use tidings_core::BrokerConfig;
 use tidings_core::mode::{Component, ModeConfig};
+use tokio::runtime::Handle;
 
 pub use config::Config;
 
@@ -143,11 +144,15 @@ fn assemble(config: Config, store: Store, history: Loaded, log: Log) -> Result<S
         history_size: config.history_size,
         history_max_bytes: Some(config.history_bytes),
         max_subscribers: Some(config.max_clients),
+        // The flusher rings, on the streams' runtime: a publish costs the
+        // same with one stream or ten thousand.
+        ring_on_publish: false,
         ..BrokerConfig::default()
     };
     let budget = FanoutBudget {
         lag: config.fanout_budget,
         share_percent: config.fanout_share,
+        depth: config.fanout_depth,
     };
     let hub = Hub::new(broker_config, clock, history, log, budget);
     let mode_config = ModeConfig::new(config.fail_threshold, config.recover_threshold)
@@ -224,12 +229,13 @@ impl Server {
             .boxed()
     }
 
-    /// Starts the background tasks: flusher, heartbeats, storage probes, the
-    /// bus's reader and probes, and the SIGUSR1 toggle.
-    pub fn spawn_tasks(&self) {
+    /// Starts the background tasks: the flusher and heartbeats on `streams`
+    /// (the runtime of the streams they wake), storage probes, the bus's
+    /// reader and probes, and the SIGUSR1 toggle on the current one.
+    pub fn spawn_tasks(&self, streams: &Handle) {
         let st = &self.state;
-        tokio::spawn(st.hub.clone().run_flusher());
-        tokio::spawn(st.hub.clone().run_heartbeats(st.config.heartbeat_interval));
+        streams.spawn(st.hub.clone().run_flusher());
+        streams.spawn(st.hub.clone().run_heartbeats(st.config.heartbeat_interval));
         let (store, metrics) = (self.store.clone(), st.metrics.clone());
         tokio::spawn(mode_driver::run_probes(
             st.mode.clone(),
@@ -277,8 +283,19 @@ impl Server {
         listener: tokio::net::TcpListener,
         signal: impl Future<Output = ()> + Send + 'static,
     ) -> std::io::Result<()> {
-        self.spawn_tasks();
-        accept::serve(listener, self.endpoint(), self.state.clone(), signal).await
+        let streams = accept::streams_runtime()?;
+        self.spawn_tasks(streams.handle());
+        let served = accept::serve(
+            listener,
+            self.endpoint(),
+            self.state.clone(),
+            streams.handle().clone(),
+            signal,
+        )
+        .await;
+        // Dropping a runtime from async code would block on its threads.
+        streams.shutdown_background();
+        served
     }
 }
 

@@ -12,8 +12,11 @@ use tidings_core::mode::Component;
 use tidings_core::{Delivery, SubscribeOptions, Subscription};
 use tidings_host::{Config, Server, build};
 
+/// A server whose flusher runs, so stored events reach subscriptions.
 fn server() -> Server {
-    build(Config::for_tests()).unwrap()
+    let server = build(Config::for_tests()).unwrap();
+    server.spawn_tasks(&tokio::runtime::Handle::current());
+    server
 }
 
 /// Stored events that are ready now, without waiting.
