@@ -117,7 +117,7 @@ pub struct Config {
     /// Events stored since a stream's unread wake-up from which it counts
     /// as behind the fan-out budget: a server that keeps up finishes a
     /// pass over its streams before that many pile up.
-    #[arg(long, env = "TIDINGS_FANOUT_DEPTH", default_value_t = 16)]
+    #[arg(long, env = "TIDINGS_FANOUT_DEPTH", default_value_t = 8)]
     pub fanout_depth: u64,
 
     /// Most concurrent SSE clients; beyond it `/api/events` answers 503.

@@ -34,11 +34,14 @@ async fn publish(client: &reqwest::Client, url: &str, n: u64, pad: &str) -> Dura
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_client_that_stops_reading_never_holds_publishes() {
-    // The strictest budget: any one stream behind by 5 ms holds publishes.
+    // The strictest budget: any one stream behind by 5 ms holds publishes,
+    // however few events wait for it.
     let server = Tidings::start(&[
         "--fanout-budget",
         "5ms",
         "--fanout-share",
+        "0",
+        "--fanout-depth",
         "0",
         "--history-size",
         "10000",
@@ -78,12 +81,15 @@ async fn a_client_that_stops_reading_never_holds_publishes() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn publishes_wait_for_streams_behind_the_budget_and_lose_nothing() {
-    // A 1 ms budget with no share: with 200 streams each writing 16 KiB per
-    // event, a pass over them takes longer than that, so publishes wait.
+    // A 1 ms budget with no share and by age alone: with 200 streams each
+    // writing 16 KiB per event, a pass over them takes longer than that, so
+    // publishes wait.
     let server = Tidings::start(&[
         "--fanout-budget",
         "1ms",
         "--fanout-share",
+        "0",
+        "--fanout-depth",
         "0",
         "--history-size",
         "10000",
