@@ -25,6 +25,22 @@ async fn read_all_in_order(mut client: SseClient, n: u64) {
     }
 }
 
+/// A server whose publishes wait while any one stream is behind `budget`,
+/// by age alone, with room in its ring for every event of these tests.
+async fn strict(budget: &str) -> Tidings {
+    Tidings::start(&[
+        "--fanout-budget",
+        budget,
+        "--fanout-share",
+        "0",
+        "--fanout-depth",
+        "0",
+        "--history-size",
+        "10000",
+    ])
+    .await
+}
+
 /// Publishes event `n` with `pad` bytes of padding; how long it took.
 async fn publish(client: &reqwest::Client, url: &str, n: u64, pad: &str) -> Duration {
     let start = Instant::now();
@@ -36,17 +52,7 @@ async fn publish(client: &reqwest::Client, url: &str, n: u64, pad: &str) -> Dura
 async fn a_client_that_stops_reading_never_holds_publishes() {
     // The strictest budget: any one stream behind by 5 ms holds publishes,
     // however few events wait for it.
-    let server = Tidings::start(&[
-        "--fanout-budget",
-        "5ms",
-        "--fanout-share",
-        "0",
-        "--fanout-depth",
-        "0",
-        "--history-size",
-        "10000",
-    ])
-    .await;
+    let server = strict("5ms").await;
     let _stalled = server.subscribed().await;
     const EVENTS: u64 = 800;
     let reader = tokio::spawn(read_all_in_order(server.subscribed().await, EVENTS));
@@ -81,20 +87,9 @@ async fn a_client_that_stops_reading_never_holds_publishes() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn publishes_wait_for_streams_behind_the_budget_and_lose_nothing() {
-    // A 1 ms budget with no share and by age alone: with 200 streams each
-    // writing 16 KiB per event, a pass over them takes longer than that, so
-    // publishes wait.
-    let server = Tidings::start(&[
-        "--fanout-budget",
-        "1ms",
-        "--fanout-share",
-        "0",
-        "--fanout-depth",
-        "0",
-        "--history-size",
-        "10000",
-    ])
-    .await;
+    // A 1 ms budget: with 200 streams each writing 16 KiB per event, a pass
+    // over them takes longer than that, so publishes wait.
+    let server = strict("1ms").await;
     const CLIENTS: usize = 200;
     const EVENTS: u64 = 300;
     let clients = stream::iter(0..CLIENTS)
