@@ -8,12 +8,13 @@
 //! without limit (see [`Broker::lagging`](crate::Broker::lagging)).
 //!
 //! Each ring of the doorbells that delivers events is a generation with the
-//! time it was rung and the newest seq it announced; a bell carries its generation, and the subscriber that
-//! takes it counts it off. Counters are atomics in a fixed table indexed by
-//! generation, so taking a wake-up never waits on a lock. A generation older
-//! than the table shares its slot with a newer one: the count stays right
-//! and only its age and seq are lost (it reads as recent), so memory stays bounded
-//! and no wake-up can hold publishers back for good.
+//! time it was rung and the newest seq it announced; a bell carries its
+//! generation, and the subscriber that takes it counts it off. Counters are
+//! atomics in a fixed table indexed by generation, so taking a wake-up never
+//! waits on a lock. A generation older than the table shares its slot with
+//! a newer one: the count stays right and only its age and seq are lost (it
+//! reads as recent), so memory stays bounded and no wake-up can hold
+//! publishers back for good.
 
 use std::sync::atomic::{AtomicI64, AtomicU64, Ordering::Relaxed};
 

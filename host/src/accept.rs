@@ -3,11 +3,12 @@
 //! ([`crate::raw_sse`]); everything else is handed, with the bytes already
 //! read, to poem through hyper's HTTP/1 connection.
 //!
-//! Lean streams run on their own runtime, apart from the one
-//! that accepts connections and answers requests. With thousands of streams
-//! woken by each publish, a publish request sharing their run queue would
-//! wait behind all of them, so publish latency would grow with the number
-//! of clients; on its own threads it is scheduled by the OS next to them.
+//! Lean streams run on a runtime of their own ([`streams_runtime`]), with
+//! the flusher that rings their doorbells, apart from the one that accepts
+//! connections and answers requests. With thousands of streams woken by
+//! each ring, a publish request sharing their run queue would wait behind
+//! all of them, so publish latency would grow with the number of clients;
+//! on its own threads it is scheduled by the OS next to them.
 //!
 //! Shutdown, in order: `/ready` turns 503 and new writes are refused while
 //! writes under way finish (the loop still accepts, so probes can see it);

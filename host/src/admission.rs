@@ -6,7 +6,7 @@
 //! the events queue in the ring and delivery latency grows with the run. A
 //! publish therefore first waits, up to a bound, while more than a share
 //! of the subscribers were woken for events longer ago than the budget,
-//! more than a depth of events have been stored since, and they have not
+//! at least a depth of events have been stored since, and they have not
 //! read them yet (see [`Broker::lagging`]).
 //!
 //! Both conditions matter. A pass over ten thousand streams takes tens of

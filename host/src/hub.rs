@@ -1,7 +1,7 @@
 //! The hub: the core broker driven by the server's clock, the log that gives
 //! stored events their ids (the node's durable history, or the bus shared
-//! with other nodes), and the tasks that flush batched wake-ups and send
-//! heartbeats.
+//! with other nodes), and the tasks that ring the streams' doorbells (a
+//! publish leaves every ring to the flusher) and send heartbeats.
 
 use std::sync::Arc;
 use std::time::Duration;
