@@ -10,55 +10,18 @@
 //! See [`Broker`] for the sections on batched wake-ups, replay, lagging and
 //! closing.
 
-use std::collections::VecDeque;
-use std::sync::atomic::{AtomicUsize, Ordering::Relaxed};
-use std::sync::{Arc, Mutex, MutexGuard, PoisonError, RwLock, RwLockReadGuard, RwLockWriteGuard};
+use std::sync::Arc;
+use std::sync::atomic::Ordering::Relaxed;
 
 use crate::Millis;
-use crate::doorbell::Doorbell;
+use crate::control::{Control, ResetReason, STATE_KIND};
 use crate::event::{Event, Kind, SharedEvent, StoredEvent};
-use crate::id::{Epoch, EventId, split_id};
-use crate::ring::{HistoryRing, Locate};
+use crate::id::{Epoch, EventId};
+use crate::ring::HistoryRing;
+use crate::shared::{BrokerConfig, Shared, State, lock, read, write};
 use crate::stats::{BrokerStats, Counters};
-use crate::subscription::{Control, Delivery, ResetReason, Seen, Subscription};
-use crate::wakes::{UNTRACKED, Wakes};
-
-/// The SSE event name of mode changes and of the connect-time mode snapshot.
-pub const STATE_KIND: &str = "server.state";
-
-/// How a broker is sized.
-#[derive(Debug, Clone)]
-pub struct BrokerConfig {
-    /// Most events the history ring holds (at least 1).
-    pub history_size: usize,
-    /// Most encoded bytes the ring holds, if bounded by size too.
-    pub history_max_bytes: Option<usize>,
-    /// Shortest time between two rings of every doorbell; `0` rings on
-    /// every publish.
-    pub flush_interval_ms: u64,
-    /// Whether a publish rings the doorbells itself when a ring is due.
-    /// When `false`, a publish only stores its event and marks it waiting,
-    /// and the owner rings with [`Broker::flush`] from a task of its own:
-    /// publishing then costs the same with one subscriber or ten thousand.
-    pub ring_on_publish: bool,
-    /// Most events a subscription takes from the ring per lock.
-    pub max_batch: usize,
-    /// Most concurrent subscriptions, if limited.
-    pub max_subscribers: Option<usize>,
-}
-
-impl Default for BrokerConfig {
-    fn default() -> Self {
-        BrokerConfig {
-            history_size: 256,
-            history_max_bytes: None,
-            flush_interval_ms: 1,
-            ring_on_publish: true,
-            max_batch: 256,
-            max_subscribers: None,
-        }
-    }
-}
+use crate::subscription::{SubscribeError, SubscribeOptions, Subscription};
+use crate::wakes::UNTRACKED;
 
 /// Why an event was not stored. The event is given back.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -83,41 +46,6 @@ impl PublishError {
     pub fn into_event(self) -> Event {
         match self {
             PublishError::Closed(event) | PublishError::OutOfOrder { event, .. } => event,
-        }
-    }
-}
-
-/// Why a subscription was refused.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
-pub enum SubscribeError {
-    /// The broker was closed.
-    #[error("broker is closed")]
-    Closed,
-    /// [`BrokerConfig::max_subscribers`] are already connected.
-    #[error("too many subscribers")]
-    Full,
-}
-
-/// What a subscription asks for.
-#[derive(Debug, Clone, Default)]
-pub struct SubscribeOptions {
-    /// The client's `Last-Event-ID`, as received (it may be malformed).
-    pub last_event_id: Option<String>,
-    /// Only stored events of these kinds; control events always pass.
-    pub kinds: Option<Vec<Kind>>,
-}
-
-impl SubscribeOptions {
-    /// Live events only, every kind.
-    pub fn live() -> Self {
-        SubscribeOptions::default()
-    }
-
-    /// Resume after `last_event_id`, every kind.
-    pub fn resume(last_event_id: impl Into<String>) -> Self {
-        SubscribeOptions {
-            last_event_id: Some(last_event_id.into()),
-            kinds: None,
         }
     }
 }
@@ -188,75 +116,6 @@ pub struct Broker {
     shared: Arc<Shared>,
 }
 
-/// State shared by a broker and its subscriptions.
-///
-/// Lock order: `state` before `bells`. Publishing and flushing take them one
-/// after the other, never nested, so ringing many bells does not hold up
-/// subscribers reading the ring. `state` is a read-write lock: subscribers
-/// only read it, so they copy from the ring in parallel.
-#[derive(Debug)]
-pub(crate) struct Shared {
-    state: RwLock<State>,
-    bells: Mutex<Bells>,
-    pub(crate) counters: Counters,
-    pub(crate) wakes: Wakes,
-    clients: AtomicUsize,
-    config: BrokerConfig,
-}
-
-#[derive(Debug)]
-pub(crate) struct State {
-    epoch: Epoch,
-    pub(crate) ring: HistoryRing,
-    /// The id-less `server.state` every new subscription starts with.
-    snapshot: Option<Control>,
-    /// Incremented by each heartbeat; a subscription sends one heartbeat
-    /// when it sees the number change.
-    pub(crate) heartbeats: u64,
-    /// Incremented by each [`Broker::announce_state`]; a subscription sends
-    /// the snapshot when it sees the number change.
-    pub(crate) announcements: u64,
-    /// Incremented by each [`Broker::rebase`]; a subscription of an older
-    /// generation is told to reset.
-    pub(crate) generation: u64,
-    /// Why subscriptions of an older generation reset.
-    pub(crate) rebase_reason: ResetReason,
-    pub(crate) closed: bool,
-    /// Events were stored since the bells were last rung.
-    dirty: bool,
-    last_wake: Option<Millis>,
-}
-
-impl State {
-    pub(crate) fn head_id(&self) -> EventId {
-        EventId::new(self.epoch.clone(), self.ring.head())
-    }
-
-    pub(crate) fn snapshot(&self) -> Option<&Control> {
-        self.snapshot.as_ref()
-    }
-}
-
-#[derive(Debug, Default)]
-struct Bells {
-    slots: Vec<Option<Arc<Doorbell>>>,
-    free: Vec<usize>,
-}
-
-// No code path leaves the data inconsistent across a panic, so poisoning is
-// ignored.
-fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
-    mutex.lock().unwrap_or_else(PoisonError::into_inner)
-}
-
-fn read<T>(lock: &RwLock<T>) -> RwLockReadGuard<'_, T> {
-    lock.read().unwrap_or_else(PoisonError::into_inner)
-}
-
-fn write<T>(lock: &RwLock<T>) -> RwLockWriteGuard<'_, T> {
-    lock.write().unwrap_or_else(PoisonError::into_inner)
-}
-
 impl Broker {
     /// A broker for a fresh history named `epoch`; the first event gets seq 1.
     pub fn new(epoch: Epoch, config: BrokerConfig) -> Broker {
@@ -266,27 +125,8 @@ impl Broker {
     /// A broker continuing the history named `epoch`, whose next event gets
     /// `next_seq` — for histories restored from storage or assigned by a bus.
     pub fn resume_at(epoch: Epoch, next_seq: u64, config: BrokerConfig) -> Broker {
-        let ring = HistoryRing::new(config.history_size, config.history_max_bytes, next_seq);
         Broker {
-            shared: Arc::new(Shared {
-                state: RwLock::new(State {
-                    epoch,
-                    ring,
-                    snapshot: None,
-                    heartbeats: 0,
-                    announcements: 0,
-                    generation: 0,
-                    rebase_reason: ResetReason::UnknownEpoch,
-                    closed: false,
-                    dirty: false,
-                    last_wake: None,
-                }),
-                bells: Mutex::new(Bells::default()),
-                counters: Counters::default(),
-                wakes: Wakes::default(),
-                clients: AtomicUsize::new(0),
-                config,
-            }),
+            shared: Arc::new(Shared::new(epoch, next_seq, config)),
         }
     }
 
@@ -556,7 +396,7 @@ impl Broker {
         let wakes = &self.shared.wakes;
         let generation = events.map_or(UNTRACKED, |(now, head)| wakes.begin(now, head));
         let mut rung = 0;
-        for bell in bells.slots.iter().flatten() {
+        for bell in bells.iter() {
             // Only a waiting subscription's wake-up is backlog: one busy
             // writing (or blocked on a slow client) is not the server's lag.
             if bell.is_waiting() {
@@ -578,7 +418,7 @@ impl Broker {
         // Nested in the documented order, so no subscription registers
         // after its bell would have been closed.
         let bells = lock(&self.shared.bells);
-        for bell in bells.slots.iter().flatten() {
+        for bell in bells.iter() {
             bell.close();
         }
     }
@@ -648,7 +488,7 @@ impl Broker {
     /// assert_eq!(broker.subscribers(), 0);
     /// ```
     pub fn subscribe(&self, options: SubscribeOptions) -> Result<Subscription, SubscribeError> {
-        self.register(options, false)
+        Subscription::register(&self.shared, options, false)
             .map(|sub| sub.expect("evicted ids reset"))
     }
 
@@ -669,99 +509,6 @@ impl Broker {
         &self,
         options: SubscribeOptions,
     ) -> Result<Option<Subscription>, SubscribeError> {
-        self.register(options, true)
-    }
-
-    fn register(
-        &self,
-        options: SubscribeOptions,
-        evicted_is_none: bool,
-    ) -> Result<Option<Subscription>, SubscribeError> {
-        let shared = &self.shared;
-        let st = read(&shared.state);
-        if st.closed {
-            return Err(SubscribeError::Closed);
-        }
-        let mut pending = VecDeque::new();
-        if let Some(state) = &st.snapshot {
-            pending.push_back(Delivery::Control(state.clone()));
-        }
-        let (cursor, reset) = match options.last_event_id.as_deref() {
-            None => (st.ring.next_seq(), None),
-            Some(text) => match split_id(text) {
-                Err(_) => (st.ring.next_seq(), Some(ResetReason::InvalidId)),
-                Ok((epoch, _)) if epoch != st.epoch.as_str() => {
-                    (st.ring.next_seq(), Some(ResetReason::UnknownEpoch))
-                }
-                Ok((_, seq)) => match st.ring.locate_after(seq) {
-                    Locate::From(from) => (from, None),
-                    Locate::Evicted if evicted_is_none => return Ok(None),
-                    Locate::Evicted => (st.ring.next_seq(), Some(ResetReason::HistoryExceeded)),
-                    Locate::Ahead => (st.ring.next_seq(), Some(ResetReason::InvalidId)),
-                },
-            },
-        };
-        if let Some(reason) = reset {
-            pending.push_back(Delivery::Control(Control::reset(reason, &st.head_id())));
-            Counters::add(&shared.counters.resets, 1);
-        } else if cursor <= st.ring.head() {
-            Counters::add(&shared.counters.catch_ups, 1);
-        }
-        let bell = Arc::new(Doorbell::default());
-        let key = {
-            let mut bells = lock(&shared.bells);
-            let clients = shared.clients.load(Relaxed);
-            if shared
-                .config
-                .max_subscribers
-                .is_some_and(|max| clients >= max)
-            {
-                return Err(SubscribeError::Full);
-            }
-            shared.clients.store(clients + 1, Relaxed);
-            match bells.free.pop() {
-                Some(key) => {
-                    bells.slots[key] = Some(bell.clone());
-                    key
-                }
-                None => {
-                    bells.slots.push(Some(bell.clone()));
-                    bells.slots.len() - 1
-                }
-            }
-        };
-        let seen = Seen {
-            heartbeats: st.heartbeats,
-            announcements: st.announcements,
-            generation: st.generation,
-        };
-        drop(st);
-        Ok(Some(Subscription::new(
-            shared.clone(),
-            key,
-            bell,
-            cursor,
-            seen,
-            pending,
-            options.kinds,
-        )))
-    }
-}
-
-impl Shared {
-    pub(crate) fn state(&self) -> RwLockReadGuard<'_, State> {
-        read(&self.state)
-    }
-
-    pub(crate) fn max_batch(&self) -> usize {
-        self.config.max_batch.max(1)
-    }
-
-    pub(crate) fn unregister(&self, key: usize) {
-        let mut bells = lock(&self.bells);
-        if bells.slots.get_mut(key).and_then(Option::take).is_some() {
-            bells.free.push(key);
-            self.clients.fetch_sub(1, Relaxed);
-        }
+        Subscription::register(&self.shared, options, true)
     }
 }

@@ -35,26 +35,33 @@
 #![forbid(unsafe_code)]
 #![warn(missing_docs, missing_debug_implementations)]
 
+// Imports run one way: `event`, `id` and `wire` at the bottom; `control`
+// (control events, deliveries) and `shared` (the state a broker and its
+// subscriptions share, with its lock order) above them; `subscription` reads
+// `shared`; `broker` writes it and hands out subscriptions. Nothing below
+// names what is above it, and the layout check holds that.
 mod broker;
+mod control;
 mod doorbell;
 mod event;
 mod id;
 pub mod mode;
 mod ring;
+mod shared;
 mod stats;
 mod subscription;
 mod time;
 mod wakes;
 pub mod wire;
 
-pub use broker::{
-    Broker, BrokerConfig, PublishError, STATE_KIND, SubscribeError, SubscribeOptions,
+pub use broker::{Broker, PublishError};
+pub use control::{
+    Control, ControlKind, Delivery, HEARTBEAT_KIND, RESET_KIND, ResetReason, STATE_KIND,
 };
 pub use event::{Event, Kind, KindError, MAX_KIND_LEN, SharedEvent, StoredEvent};
 pub use id::{Epoch, EventId, IdError, MAX_EPOCH_LEN};
 pub use ring::{HistoryRing, Locate};
+pub use shared::BrokerConfig;
 pub use stats::BrokerStats;
-pub use subscription::{
-    Control, ControlKind, Delivery, Frames, HEARTBEAT_KIND, RESET_KIND, ResetReason, Subscription,
-};
+pub use subscription::{Frames, SubscribeError, SubscribeOptions, Subscription};
 pub use time::Millis;

@@ -1,165 +1,54 @@
-//! Subscriptions: a stream of deliveries read from the shared ring.
+//! Subscriptions: a stream of deliveries read from the shared ring, and how
+//! one starts (where its cursor is fixed, which notices come first).
 
 use std::collections::VecDeque;
 use std::pin::Pin;
 use std::sync::Arc;
 use std::task::{Context, Poll};
 
-use bytes::{Bytes, BytesMut};
+use bytes::BytesMut;
 use futures::Stream;
 
-use crate::broker::{STATE_KIND, Shared};
+use crate::control::{Control, ControlKind, Delivery, ResetReason};
 use crate::doorbell::Doorbell;
 use crate::event::{Kind, SharedEvent};
-use crate::id::EventId;
+use crate::id::split_id;
+use crate::ring::Locate;
+use crate::shared::{Shared, read};
 use crate::stats::Counters;
-use crate::wire;
 
-/// The SSE event name of the notice that a client must resynchronise.
-pub const RESET_KIND: &str = "stream.reset";
-/// The SSE event name of keep-alive events.
-pub const HEARTBEAT_KIND: &str = "heartbeat";
-
-const HEARTBEAT_FRAME: &[u8] = b"event: heartbeat\ndata: {}\n\n";
-
-/// Why a subscription was told to resynchronise.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum ResetReason {
-    /// The last id names another history (an earlier boot, another cluster).
-    UnknownEpoch,
-    /// The events after the last id were already evicted from the ring.
-    HistoryExceeded,
-    /// The last id is malformed or ahead of the newest event.
-    InvalidId,
-    /// The subscriber fell behind the ring's tail while connected.
-    Lagged,
+/// Why a subscription was refused.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum SubscribeError {
+    /// The broker was closed.
+    #[error("broker is closed")]
+    Closed,
+    /// [`BrokerConfig::max_subscribers`](crate::BrokerConfig::max_subscribers)
+    /// are already connected.
+    #[error("too many subscribers")]
+    Full,
 }
 
-impl ResetReason {
-    /// The reason as it appears in the `stream.reset` data.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            ResetReason::UnknownEpoch => "unknown_epoch",
-            ResetReason::HistoryExceeded => "history_exceeded",
-            ResetReason::InvalidId => "invalid_id",
-            ResetReason::Lagged => "lagged",
-        }
-    }
+/// What a subscription asks for.
+#[derive(Debug, Clone, Default)]
+pub struct SubscribeOptions {
+    /// The client's `Last-Event-ID`, as received (it may be malformed).
+    pub last_event_id: Option<String>,
+    /// Only stored events of these kinds; control events always pass.
+    pub kinds: Option<Vec<Kind>>,
 }
 
-/// What kind of control event a [`Control`] is.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum ControlKind {
-    /// The current `server.state`, sent first on every subscription.
-    State,
-    /// `stream.reset`: the client must refetch its state.
-    Reset(ResetReason),
-    /// `heartbeat`, sent when idle.
-    Heartbeat,
-}
-
-/// An id-less, unstored event: it never moves a client's cursor.
-#[derive(Debug, Clone)]
-pub struct Control {
-    kind: ControlKind,
-    data: Bytes,
-    frame: Bytes,
-}
-
-impl Control {
-    pub(crate) fn state(data: &str) -> Control {
-        let frame = wire::event_frame(None, Some(STATE_KIND), data).expect("constant kind encodes");
-        Control {
-            kind: ControlKind::State,
-            data: Bytes::copy_from_slice(data.as_bytes()),
-            frame,
-        }
+impl SubscribeOptions {
+    /// Live events only, every kind.
+    pub fn live() -> Self {
+        SubscribeOptions::default()
     }
 
-    pub(crate) fn reset(reason: ResetReason, head: &EventId) -> Control {
-        let data = format!(r#"{{"reason":"{}","head":"{head}"}}"#, reason.as_str());
-        let frame =
-            wire::event_frame(None, Some(RESET_KIND), &data).expect("constant kind encodes");
-        Control {
-            kind: ControlKind::Reset(reason),
-            data: Bytes::from(data),
-            frame,
-        }
-    }
-
-    fn heartbeat() -> Control {
-        Control {
-            kind: ControlKind::Heartbeat,
-            data: Bytes::from_static(b"{}"),
-            frame: Bytes::from_static(HEARTBEAT_FRAME),
-        }
-    }
-
-    /// The complete SSE frame.
-    pub fn frame(&self) -> &Bytes {
-        &self.frame
-    }
-
-    /// What kind of control event this is.
-    pub fn control_kind(&self) -> ControlKind {
-        self.kind
-    }
-}
-
-/// One item of a subscription: a stored event or a control event.
-#[derive(Debug, Clone)]
-pub enum Delivery {
-    /// A stored event, replayed or live.
-    Event(SharedEvent),
-    /// A control event: state snapshot, reset or heartbeat.
-    Control(Control),
-}
-
-impl Delivery {
-    /// The complete SSE frame to write.
-    pub fn frame(&self) -> &Bytes {
-        match self {
-            Delivery::Event(ev) => ev.frame(),
-            Delivery::Control(c) => &c.frame,
-        }
-    }
-
-    /// The SSE event name.
-    pub fn kind(&self) -> &str {
-        match self {
-            Delivery::Event(ev) => ev.kind().as_str(),
-            Delivery::Control(c) => match c.kind {
-                ControlKind::State => STATE_KIND,
-                ControlKind::Reset(_) => RESET_KIND,
-                ControlKind::Heartbeat => HEARTBEAT_KIND,
-            },
-        }
-    }
-
-    /// The data.
-    pub fn data(&self) -> &str {
-        match self {
-            Delivery::Event(ev) => ev.data(),
-            Delivery::Control(c) => std::str::from_utf8(&c.data).expect("built from a str"),
-        }
-    }
-
-    /// The id of a stored event; `None` for control events.
-    pub fn id(&self) -> Option<&EventId> {
-        match self {
-            Delivery::Event(ev) => Some(ev.id()),
-            Delivery::Control(_) => None,
-        }
-    }
-
-    /// The reason, if this is a `stream.reset`.
-    pub fn reset_reason(&self) -> Option<ResetReason> {
-        match self {
-            Delivery::Control(Control {
-                kind: ControlKind::Reset(reason),
-                ..
-            }) => Some(*reason),
-            _ => None,
+    /// Resume after `last_event_id`, every kind.
+    pub fn resume(last_event_id: impl Into<String>) -> Self {
+        SubscribeOptions {
+            last_event_id: Some(last_event_id.into()),
+            kinds: None,
         }
     }
 }
@@ -167,10 +56,10 @@ impl Delivery {
 /// The broker-wide counters a subscription compares with its own to know
 /// which control events are due.
 #[derive(Debug, Clone, Copy)]
-pub(crate) struct Seen {
-    pub(crate) heartbeats: u64,
-    pub(crate) announcements: u64,
-    pub(crate) generation: u64,
+struct Seen {
+    heartbeats: u64,
+    announcements: u64,
+    generation: u64,
 }
 
 /// A subscriber's view of the broker: a [`Stream`] of [`Delivery`] items
@@ -195,26 +84,67 @@ pub struct Subscription {
 }
 
 impl Subscription {
-    pub(crate) fn new(
-        shared: Arc<Shared>,
-        key: usize,
-        bell: Arc<Doorbell>,
-        cursor: u64,
-        seen: Seen,
-        pending: VecDeque<Delivery>,
-        kinds: Option<Vec<Kind>>,
-    ) -> Subscription {
-        Subscription {
-            shared,
+    /// Registers a subscription and fixes where its delivery starts, in one
+    /// step under the state lock (see [Replay](crate::Broker#replay)); with
+    /// `evicted_is_none`, an id of the current epoch whose successors were
+    /// evicted registers nothing and gives `None`.
+    pub(crate) fn register(
+        shared: &Arc<Shared>,
+        options: SubscribeOptions,
+        evicted_is_none: bool,
+    ) -> Result<Option<Subscription>, SubscribeError> {
+        let st = read(&shared.state);
+        if st.closed {
+            return Err(SubscribeError::Closed);
+        }
+        let mut pending = VecDeque::new();
+        if let Some(state) = st.snapshot() {
+            pending.push_back(Delivery::Control(state.clone()));
+        }
+        let (cursor, reset) = match options.last_event_id.as_deref() {
+            None => (st.ring.next_seq(), None),
+            Some(text) => match split_id(text) {
+                Err(_) => (st.ring.next_seq(), Some(ResetReason::InvalidId)),
+                Ok((epoch, _)) if epoch != st.epoch.as_str() => {
+                    (st.ring.next_seq(), Some(ResetReason::UnknownEpoch))
+                }
+                Ok((_, seq)) => match st.ring.locate_after(seq) {
+                    Locate::From(from) => (from, None),
+                    Locate::Evicted if evicted_is_none => return Ok(None),
+                    Locate::Evicted => (st.ring.next_seq(), Some(ResetReason::HistoryExceeded)),
+                    Locate::Ahead => (st.ring.next_seq(), Some(ResetReason::InvalidId)),
+                },
+            },
+        };
+        if let Some(reason) = reset {
+            pending.push_back(Delivery::Control(Control::reset(reason, &st.head_id())));
+            Counters::add(&shared.counters.resets, 1);
+        } else if cursor <= st.ring.head() {
+            Counters::add(&shared.counters.catch_ups, 1);
+        }
+        let bell = Arc::new(Doorbell::default());
+        // Registered while the state is still read-locked, so no publish or
+        // close slips in between fixing the cursor and joining the bells.
+        let Some(key) = shared.register(bell.clone()) else {
+            return Err(SubscribeError::Full);
+        };
+        let seen = Seen {
+            heartbeats: st.heartbeats,
+            announcements: st.announcements,
+            generation: st.generation,
+        };
+        drop(st);
+        Ok(Some(Subscription {
+            shared: shared.clone(),
             key,
             bell,
             cursor,
             seen,
             pending,
-            kinds,
+            kinds: options.kinds,
             delivered: 0,
             ended: false,
-        }
+        }))
     }
 
     /// Seq of the next stored event this subscription will deliver.
@@ -394,9 +324,9 @@ impl Frames {
                 self.last_seq = Some(ev.id().seq());
             }
             Item::Control(c) => {
-                out.extend_from_slice(&c.frame);
+                out.extend_from_slice(c.frame());
                 self.controls += 1;
-                self.resets += usize::from(matches!(c.kind, ControlKind::Reset(_)));
+                self.resets += usize::from(matches!(c.control_kind(), ControlKind::Reset(_)));
             }
         }
     }
