@@ -1,0 +1,181 @@
+//! The actions: everything a page (or a script) can do to a simulation.
+//!
+//! An action is either refused, changing nothing, or it takes effect
+//! through the engine, is recorded in the script in canonical form, and
+//! lets every woken client read before it returns.
+
+use tidings_core::Kind;
+use tidings_core::mode::{Mode, OperatorInput, Transition};
+
+use crate::sim::Sim;
+use crate::sim::config::{MAX_ADVANCE_MS, MAX_BURST, SimError};
+use crate::sim::script::percent_encode;
+
+impl Sim {
+    /// Publishes one event, as `POST /api/publish` would; refused while the
+    /// mode is `read_only`.
+    pub fn publish(&mut self, event_type: &str, data: &str) -> Result<String, SimError> {
+        let kind = Kind::new(event_type)?;
+        let id = self.do_publish(kind, data.to_owned())?;
+        self.record(format!("event:{event_type}:{}", percent_encode(data)));
+        self.settle();
+        Ok(id)
+    }
+
+    /// Publishes `n` events of random item kinds at the current time.
+    pub fn publish_burst(&mut self, n: u64) -> Result<u64, SimError> {
+        if !(1..=MAX_BURST).contains(&n) {
+            return Err(SimError::BadBurst);
+        }
+        self.do_burst(n)?;
+        self.record(format!("publish:{n}"));
+        self.settle();
+        Ok(self.broker.head().seq())
+    }
+
+    /// Publishes `n` events of random item kinds one virtual millisecond
+    /// apart — a steady stream of writes rather than one burst — so clients
+    /// that are reading keep up and only a stalled one falls behind.
+    ///
+    /// ```
+    /// use tidings_wasm::sim::{Sim, SimConfig};
+    /// let mut sim = Sim::new(SimConfig { ring_size: 4, ..SimConfig::default() }).unwrap();
+    /// sim.connect("A", true).unwrap();
+    /// sim.publish_stream(10).unwrap();
+    /// assert_eq!((sim.now(), sim.clients()[0].received, sim.clients()[0].resets), (9, 10, 0));
+    /// ```
+    pub fn publish_stream(&mut self, n: u64) -> Result<u64, SimError> {
+        if !(1..=MAX_BURST).contains(&n) {
+            return Err(SimError::BadBurst);
+        }
+        if self.mode.mode() == Mode::ReadOnly {
+            return Err(SimError::ReadOnly);
+        }
+        for i in 0..n {
+            if i > 0 {
+                self.do_advance(1);
+            }
+            self.do_burst(1)?;
+            self.settle();
+        }
+        self.record(format!("stream:{n}"));
+        Ok(self.broker.head().seq())
+    }
+
+    /// Connects `name` (creating it if new), sending its last id when
+    /// `with_last_id` and it has one.
+    pub fn connect(&mut self, name: &str, with_last_id: bool) -> Result<(), SimError> {
+        let idx = self.client_for_connect(name)?;
+        let last = if with_last_id {
+            self.clients[idx].last_id.clone()
+        } else {
+            None
+        };
+        self.do_connect(idx, last);
+        self.record(if with_last_id {
+            format!("connect:{name}")
+        } else {
+            format!("connect-live:{name}")
+        });
+        Ok(())
+    }
+
+    /// Connects `name` sending `last_event_id` as given — a stale, foreign
+    /// or malformed id shows the core's `stream.reset` answers.
+    pub fn connect_from(&mut self, name: &str, last_event_id: &str) -> Result<(), SimError> {
+        let idx = self.client_for_connect(name)?;
+        self.do_connect(idx, Some(last_event_id.to_owned()));
+        self.record(format!(
+            "connect-id:{name}:{}",
+            percent_encode(last_event_id)
+        ));
+        Ok(())
+    }
+
+    /// Drops `name`'s connection; it keeps its last id.
+    pub fn disconnect(&mut self, name: &str) -> Result<(), SimError> {
+        let idx = self.connected(name)?;
+        self.do_disconnect(idx);
+        self.record(format!("disconnect:{name}"));
+        Ok(())
+    }
+
+    /// Stops reading `name`'s stream (a no-op if it is stalled already).
+    pub fn stall(&mut self, name: &str) -> Result<(), SimError> {
+        let idx = self.connected(name)?;
+        self.do_stall(idx, true);
+        self.record(format!("stall:{name}"));
+        Ok(())
+    }
+
+    /// Reads `name`'s stream again: it catches up from the ring, or gets a
+    /// lagged reset if its next event was evicted.
+    pub fn resume(&mut self, name: &str) -> Result<(), SimError> {
+        let idx = self.connected(name)?;
+        self.do_stall(idx, false);
+        self.record(format!("resume:{name}"));
+        Ok(())
+    }
+
+    /// Lets `ms` milliseconds of virtual time pass, running every probe,
+    /// heartbeat and flush that falls due, in time order.
+    pub fn advance(&mut self, ms: u64) -> Result<u64, SimError> {
+        if ms > MAX_ADVANCE_MS {
+            return Err(SimError::TooLong);
+        }
+        self.do_advance(ms);
+        self.record(format!("advance:{ms}"));
+        Ok(self.now.0)
+    }
+
+    /// Feeds one storage probe outcome to the mode machine now.
+    pub fn probe(&mut self, ok: bool) -> Option<Transition> {
+        let t = self.do_probe(ok);
+        self.record(format!("probe:{}", if ok { "ok" } else { "fail" }));
+        self.settle();
+        t
+    }
+
+    /// Makes the simulated store answer (`true`) or fail (`false`) the
+    /// periodic probes from now on; the mode follows after the thresholds.
+    pub fn set_storage(&mut self, up: bool) {
+        self.storage_up = up;
+        self.record(format!("storage:{}", if up { "up" } else { "down" }));
+    }
+
+    /// Sets, clears or toggles the operator's read-only flag.
+    pub fn operator(&mut self, input: OperatorInput) -> Option<Transition> {
+        let t = self.do_operator(input);
+        self.record(format!(
+            "read-only:{}",
+            match input {
+                OperatorInput::Set => "on",
+                OperatorInput::Clear => "off",
+                OperatorInput::Toggle => "toggle",
+            }
+        ));
+        self.settle();
+        t
+    }
+
+    /// Sends one heartbeat to every client now.
+    pub fn heartbeat(&mut self) {
+        self.broker.heartbeat();
+        self.record("heartbeat".to_owned());
+        self.settle();
+    }
+
+    /// Takes `steps` random actions on the existing clients: bursts (some
+    /// past the ring), time passing, reconnects, stalls, probes. The seed
+    /// fixes them, so the script records only `chaos:<steps>`.
+    pub fn chaos(&mut self, steps: u32) -> Result<(), SimError> {
+        if steps > 10_000 {
+            return Err(SimError::Config("chaos takes at most 10000 steps".into()));
+        }
+        for _ in 0..steps {
+            self.chaos_step();
+        }
+        self.record(format!("chaos:{steps}"));
+        Ok(())
+    }
+}

@@ -1,0 +1,207 @@
+//! What a page draws: plain, serialisable snapshots of the clients, the
+//! history ring, the mode machine and the counters.
+//!
+//! Views are taken on request (copies, except a client's log, which is
+//! lent); nothing here changes the simulation, so reading one between two
+//! actions does not change what the next one does.
+
+use serde::Serialize;
+use tidings_core::Subscription;
+use tidings_core::mode::{Component, Mode, Transition};
+
+use crate::sim::Sim;
+use crate::sim::client::LogEntry;
+use crate::sim::config::SimError;
+
+/// A client as the page draws it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ClientView {
+    /// Its name.
+    pub name: String,
+    /// Whether it has a subscription.
+    pub connected: bool,
+    /// Whether it stopped reading.
+    pub stalled: bool,
+    /// Seq of the next stored event it will read, while connected.
+    pub cursor: Option<u64>,
+    /// Events the ring holds past its cursor, while connected.
+    pub backlog: Option<u64>,
+    /// Whether its next event was evicted: its next read is a lagged reset.
+    pub behind_ring: bool,
+    /// The `Last-Event-ID` it would send on reconnecting.
+    pub last_id: Option<String>,
+    /// Stored events received, across connections.
+    pub received: u64,
+    /// `stream.reset` notices received.
+    pub resets: u64,
+    /// Connections opened.
+    pub connections: u32,
+    /// Writes (wake-ups that delivered something) received.
+    pub writes: u64,
+    /// Entries in its log.
+    pub log_length: usize,
+}
+
+/// One event held by the history ring.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct RingEntry {
+    /// Its id, `<epoch>-<seq>`.
+    pub id: String,
+    /// Its seq.
+    pub seq: u64,
+    /// Its type.
+    #[serde(rename = "type")]
+    pub event_type: String,
+    /// Its data.
+    pub data: String,
+    /// When it was published.
+    pub at: u64,
+}
+
+/// The history ring: the window of events a reconnecting client can still
+/// be replayed.
+///
+/// The core keeps its ring private, so the simulator mirrors it: it knows
+/// every event it published and the ring's count bound (it sets no byte
+/// bound), which fixes exactly which events the core holds. Tests check the
+/// mirror against the core's own replay decisions.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct RingView {
+    /// The history's epoch.
+    pub epoch: String,
+    /// Most events held.
+    pub capacity: usize,
+    /// Seq of the oldest event held (`head + 1` when empty).
+    pub tail: u64,
+    /// Seq of the newest event stored (`0` before the first).
+    pub head: u64,
+    /// The events held, oldest first.
+    pub events: Vec<RingEntry>,
+}
+
+/// The mode machine as the page draws it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ModeView {
+    /// `normal`, `read_only` or `degraded`.
+    pub mode: Mode,
+    /// The operator's read-only flag.
+    pub read_only: bool,
+    /// Whether the machine considers storage healthy (after hysteresis).
+    pub storage_healthy: bool,
+    /// Whether the simulated store answers probes.
+    pub storage_up: bool,
+    /// Every transition, the start-up snapshot first.
+    pub transitions: Vec<Transition>,
+}
+
+/// The broker's counters and the clock.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct StatsView {
+    /// Virtual time, in milliseconds.
+    pub now: u64,
+    /// Events stored.
+    pub published: u64,
+    /// Stored events handed to clients (replays included).
+    pub delivered: u64,
+    /// Connections that were replayed events after their last id.
+    pub catch_ups: u64,
+    /// `stream.reset` notices sent.
+    pub resets: u64,
+    /// Of those, for clients that fell behind the ring.
+    pub lagged: u64,
+    /// Times the doorbells were rung.
+    pub wakeups: u64,
+    /// Connected clients.
+    pub subscribers: usize,
+    /// When stored events wait for the next wake-up: the time of the flush
+    /// that will deliver them.
+    pub flush_due: Option<u64>,
+}
+
+impl Sim {
+    /// Every client, in the order they were first connected.
+    pub fn clients(&self) -> Vec<ClientView> {
+        let tail = self.tail();
+        let head = self.broker.head().seq();
+        self.clients
+            .iter()
+            .map(|c| {
+                let cursor = c.sub.as_ref().map(Subscription::cursor);
+                ClientView {
+                    name: c.name.clone(),
+                    connected: c.sub.is_some(),
+                    stalled: c.stalled,
+                    cursor,
+                    backlog: cursor.map(|cur| (head + 1).saturating_sub(cur.max(tail))),
+                    behind_ring: cursor.is_some_and(|cur| cur < tail),
+                    last_id: c.last_id.clone(),
+                    received: c.received,
+                    resets: c.resets,
+                    connections: c.connections,
+                    writes: c.writes,
+                    log_length: c.log.len(),
+                }
+            })
+            .collect()
+    }
+
+    /// `name`'s log from entry `from` on (so a page fetches only what is new).
+    pub fn log(&self, name: &str, from: usize) -> Result<&[LogEntry], SimError> {
+        let c = self
+            .clients
+            .iter()
+            .find(|c| c.name == name)
+            .ok_or_else(|| SimError::UnknownClient(name.to_owned()))?;
+        Ok(c.log.get(from..).unwrap_or_default())
+    }
+
+    /// The history ring.
+    pub fn ring(&self) -> RingView {
+        RingView {
+            epoch: self.broker.epoch().to_string(),
+            capacity: self.config.ring_size,
+            tail: self.tail(),
+            head: self.broker.head().seq(),
+            events: self.ring.iter().cloned().collect(),
+        }
+    }
+
+    /// The mode machine and every transition so far.
+    pub fn mode(&self) -> ModeView {
+        ModeView {
+            mode: self.mode.mode(),
+            read_only: self.mode.is_read_only(),
+            storage_healthy: self.mode.health(Component::Storage),
+            storage_up: self.storage_up,
+            transitions: self.transitions.clone(),
+        }
+    }
+
+    /// The broker's counters.
+    pub fn stats(&self) -> StatsView {
+        let s = self.broker.stats();
+        StatsView {
+            now: self.now.0,
+            published: s.published,
+            delivered: s.delivered,
+            catch_ups: s.catch_ups,
+            resets: s.resets,
+            lagged: s.lagged,
+            wakeups: s.wakeups,
+            subscribers: self.broker.subscribers(),
+            flush_due: self.broker.next_flush().map(|t| t.0),
+        }
+    }
+
+    /// Seq of the oldest event the ring holds (`head + 1` when empty).
+    pub(super) fn tail(&self) -> u64 {
+        self.ring
+            .front()
+            .map_or(self.broker.head().seq() + 1, |e| e.seq)
+    }
+}

@@ -1,0 +1,118 @@
+//! The TypeScript declarations of the objects the bindings take and
+//! return, written into `tidings_wasm.d.ts`.
+//!
+//! The bindings hand plain objects across the boundary (`JsValue`s made by
+//! `serde`), which wasm-bindgen cannot describe itself; these interfaces
+//! name them, and the exports refer to them through `unchecked_return_type`
+//! and `typescript_type`. A field renamed in `sim` or `wire` must be renamed
+//! here too.
+
+use wasm_bindgen::prelude::*;
+
+#[wasm_bindgen(typescript_custom_section)]
+const TS_TYPES: &str = r#"
+/** How a simulation is set up; every field is optional. */
+export interface SimulationConfig {
+  /** Seed of every random choice (default 1). */
+  seed?: number;
+  /** Events the history ring holds, 1 to 4096 (default 16). */
+  ringSize?: number;
+  /** The client queue: events a client takes from the ring per write (default 4). */
+  batchSize?: number;
+  /** Shortest time between two wake-ups of the clients, 0 to 1000 ms (default 1). */
+  flushIntervalMs?: number;
+  /** Virtual time between heartbeats; 0 for none (default 5000). */
+  heartbeatIntervalMs?: number;
+  /** Virtual time between storage probes; 0 for manual probes only (default 1000). */
+  probeIntervalMs?: number;
+  /** Consecutive failed probes before degraded (default 3). */
+  failThreshold?: number;
+  /** Consecutive successful probes before recovered (default 2). */
+  recoverThreshold?: number;
+  /** Start with the operator's read-only flag set (default false). */
+  readOnly?: boolean;
+}
+
+/** A client of the simulation. */
+export interface ClientView {
+  name: string;
+  connected: boolean;
+  stalled: boolean;
+  /** Seq of the next stored event it will read, while connected. */
+  cursor: number | null;
+  /** Events the ring holds past its cursor, while connected. */
+  backlog: number | null;
+  /** Its next event was evicted: its next read is a `stream.reset` (lagged). */
+  behindRing: boolean;
+  /** The Last-Event-ID it would send on reconnecting. */
+  lastId: string | null;
+  received: number;
+  resets: number;
+  connections: number;
+  writes: number;
+  logLength: number;
+}
+
+/** One line of a client's log. */
+export interface LogEntry {
+  /** Virtual time in ms. */
+  at: number;
+  kind: "connect" | "disconnect" | "stall" | "resume" | "event" | "state" | "reset" | "heartbeat";
+  /** How a stored event came. */
+  phase: "live" | "replay" | "catch_up" | null;
+  /** Event id; for `connect`, the Last-Event-ID sent. */
+  id: string | null;
+  type: string | null;
+  data: string | null;
+  /** For `reset`: lagged, history_exceeded, unknown_epoch or invalid_id. */
+  reason: string | null;
+  connection: number;
+  /** Which write of the server carried it, per client. */
+  write: number | null;
+}
+
+/** One event of the history ring. */
+export interface RingEntry { id: string; seq: number; type: string; data: string; at: number; }
+
+/** The history ring. */
+export interface RingView { epoch: string; capacity: number; tail: number; head: number; events: RingEntry[]; }
+
+/** One change of mode. */
+export interface Transition {
+  from: "normal" | "read_only" | "degraded";
+  to: "normal" | "read_only" | "degraded";
+  reason: string;
+  at: number;
+}
+
+/** The mode machine. */
+export interface ModeView {
+  mode: "normal" | "read_only" | "degraded";
+  readOnly: boolean;
+  storageHealthy: boolean;
+  storageUp: boolean;
+  transitions: Transition[];
+}
+
+/** The broker's counters and the clock. */
+export interface SimulationStats {
+  now: number; published: number; delivered: number; catchUps: number;
+  resets: number; lagged: number; wakeups: number; subscribers: number;
+  /** When stored events wait for a wake-up: the time of the flush that delivers them. */
+  flushDue: number | null;
+}
+
+/** One event dispatched by the SSE parser. */
+export interface ParsedEvent {
+  /** The event type (`message` when the stream gave none). */
+  type: string;
+  data: string;
+  /** The id field of this event's own block, if any. */
+  id: string | null;
+  /** The stream's last event id when it was dispatched. */
+  lastEventId: string;
+}
+
+/** An event id split into its parts. */
+export interface EventIdParts { epoch: string; seq: number; }
+"#;
