@@ -10,50 +10,38 @@
 #![forbid(unsafe_code)]
 #![warn(missing_docs, missing_debug_implementations)]
 
-pub mod accept;
-pub mod admission;
-pub mod auth;
-pub mod bus;
 pub mod clock;
 pub mod config;
-pub mod error;
-pub mod history;
-pub mod hub;
-pub mod import;
+pub mod http;
 pub mod items;
-pub mod lifecycle;
+pub mod log;
 pub mod metrics;
-pub mod mode_driver;
-pub mod raw_sse;
-pub mod routes;
-pub mod sequencer;
-pub mod state;
+pub mod ops;
 pub mod storage;
-pub mod telemetry;
 
 use std::sync::Arc;
 
 use poem::endpoint::BoxEndpoint;
-use poem::endpoint::StaticFilesEndpoint;
-use poem::middleware::Cors;
-use poem::{Endpoint, EndpointExt, IntoResponse, Route, get, post, put};
 use tidings_core::BrokerConfig;
 use tidings_core::mode::{Component, ModeConfig};
 use tokio::runtime::Handle;
 
 pub use config::Config;
+pub use ops::telemetry;
 
-use crate::admission::FanoutBudget;
-use crate::bus::{Bus, BusConfig};
 use crate::clock::Clock;
-use crate::history::Loaded;
-use crate::hub::{Hub, Log, new_epoch};
+use crate::http::accept;
+use crate::http::state::AppState;
 use crate::items::Items;
-use crate::lifecycle::Lifecycle;
-use crate::metrics::{Metrics, route_label};
-use crate::mode_driver::ModeControl;
-use crate::sequencer::Sequencer;
-use crate::state::AppState;
+use crate::log::admission::FanoutBudget;
+use crate::log::bus::{self, Bus, BusConfig};
+use crate::log::epoch::new_epoch;
+use crate::log::history::{self, Loaded};
+use crate::log::hub::{Hub, Log};
+use crate::log::sequencer::Sequencer;
+use crate::metrics::Metrics;
+use crate::ops::lifecycle::Lifecycle;
+use crate::ops::mode_driver::{self, ModeControl};
 use crate::storage::Store;
 
 /// Why the server could not start.
@@ -172,61 +160,7 @@ fn assemble(config: Config, store: Store, history: Loaded, log: Log) -> Result<S
 impl Server {
     /// The HTTP application.
     pub fn endpoint(&self) -> BoxEndpoint<'static> {
-        let state = self.state.clone();
-        let metrics = state.metrics.clone();
-        let cors = (!state.config.cors_origins.is_empty()).then(|| {
-            Cors::new()
-                .allow_origins(state.config.cors_origins.iter().map(String::as_str))
-                .allow_headers(["authorization", "content-type", "last-event-id"])
-                .expose_headers(["retry-after"])
-        });
-        let api = Route::new()
-            .at("/api/events", get(routes::events::events))
-            .at("/api/publish", post(routes::publish::publish))
-            .at(
-                "/api/items",
-                get(routes::items::list).post(routes::items::create),
-            )
-            .at("/api/items/import", post(routes::items::import))
-            .at(
-                "/api/items/:part_number",
-                get(routes::items::get)
-                    .put(routes::items::update)
-                    .delete(routes::items::delete),
-            )
-            .at(
-                "/api/items/:part_number/revisions",
-                get(routes::items::revisions).post(routes::items::add_revision),
-            )
-            .at("/api/admin/read-only", put(routes::admin::read_only))
-            .at("/health", get(routes::health::health))
-            .at("/ready", get(routes::health::ready))
-            .at("/metrics", get(routes::health::metrics))
-            .at("/api/openapi.json", get(routes::health::openapi))
-            // Unknown API paths are 404 for every method; only the rest
-            // falls through to the demo's static files (GET only).
-            .at("/api/*rest", routes::not_found)
-            .nest(
-                "/",
-                // Through `get` so HEAD is answered as GET without a body.
-                get(StaticFilesEndpoint::new(&state.config.web_dir).index_file("index.html")),
-            );
-        api.with_if(cors.is_some(), cors.unwrap_or_default())
-            .data(state)
-            .catch_all_error(|err| async move { error::from_poem(err) })
-            .around(move |ep, req| {
-                let metrics = metrics.clone();
-                async move {
-                    let route = route_label(req.uri().path());
-                    let resp = match ep.call(req).await {
-                        Ok(resp) => resp.into_response(),
-                        Err(err) => error::from_poem(err),
-                    };
-                    metrics.record_request(route, resp.status().as_u16());
-                    Ok(resp)
-                }
-            })
-            .boxed()
+        http::app(self.state.clone())
     }
 
     /// Starts the background tasks: the flusher and heartbeats on `streams`
@@ -234,8 +168,13 @@ impl Server {
     /// reader and probes, and the SIGUSR1 toggle on the current one.
     pub fn spawn_tasks(&self, streams: &Handle) {
         let st = &self.state;
-        streams.spawn(st.hub.clone().run_flusher());
-        streams.spawn(st.hub.clone().run_heartbeats(st.config.heartbeat_interval));
+        streams.spawn(st.hub.feed().clone().run_flusher());
+        streams.spawn(
+            st.hub
+                .feed()
+                .clone()
+                .run_heartbeats(st.config.heartbeat_interval),
+        );
         let (store, metrics) = (self.store.clone(), st.metrics.clone());
         tokio::spawn(mode_driver::run_probes(
             st.mode.clone(),
@@ -249,9 +188,9 @@ impl Server {
             move |took, ok| metrics.record_probe(took, ok),
         ));
         if let Some(bus) = st.hub.bus() {
-            let (reader, hub) = (bus.clone(), st.hub.clone());
-            tokio::spawn(async move { reader.run_reader(hub).await });
-            let (prober, hub) = (bus.clone(), st.hub.clone());
+            let (reader, feed) = (bus.clone(), st.hub.feed().clone());
+            tokio::spawn(async move { reader.run_reader(feed).await });
+            let (prober, feed) = (bus.clone(), st.hub.feed().clone());
             let recorder = bus.clone();
             tokio::spawn(mode_driver::run_probes(
                 st.mode.clone(),
@@ -259,8 +198,8 @@ impl Server {
                 st.config.probe_interval,
                 st.config.probe_timeout,
                 move || {
-                    let (bus, hub) = (prober.clone(), hub.clone());
-                    async move { bus.probe(&hub).await }
+                    let (bus, feed) = (prober.clone(), feed.clone());
+                    async move { bus.probe(&feed).await }
                 },
                 move |_, ok| recorder.set_up(ok),
             ));

@@ -4,7 +4,7 @@
 use poem::http::Method;
 use poem::test::TestClient;
 use serde_json::Value;
-use tidings_host::routes::health::OPENAPI;
+use tidings_host::http::routes::health::OPENAPI;
 use tidings_host::{Config, build};
 
 const METHODS: [&str; 4] = ["get", "post", "put", "delete"];

@@ -33,8 +33,9 @@ use redis::streams::{StreamId, StreamRangeReply, StreamReadReply};
 use redis::{AsyncConnectionConfig, Script, Value};
 use tidings_core::{Epoch, Event, EventId, Kind};
 
-use crate::history::{Loaded, Record};
-use crate::hub::{Hub, new_epoch};
+use crate::log::epoch::new_epoch;
+use crate::log::feed::Feed;
+use crate::log::history::{Loaded, Record};
 
 /// Entries a reader or a replay takes per request.
 const READ_COUNT: usize = 1024;
@@ -288,13 +289,13 @@ impl Bus {
         range.ids.iter().map(record_of).collect()
     }
 
-    /// Feeds the stream into `hub`'s broker until the hub closes, resuming
+    /// Feeds the stream into `feed`'s broker until it closes, resuming
     /// after the last applied entry whenever the connection is lost.
-    pub async fn run_reader(&self, hub: Hub) {
+    pub async fn run_reader(&self, feed: Feed) {
         let config = AsyncConnectionConfig::new()
             .set_connection_timeout(Some(self.config.timeout))
             .set_response_timeout(Some(BLOCK + self.config.timeout));
-        while !hub.broker().is_closed() {
+        while !feed.broker().is_closed() {
             let conn = bounded(
                 self.config.timeout,
                 self.client
@@ -303,7 +304,7 @@ impl Bus {
             .await;
             match conn {
                 Ok(mut conn) => {
-                    if let Err(e) = self.read_loop(&mut conn, &hub).await {
+                    if let Err(e) = self.read_loop(&mut conn, &feed).await {
                         tracing::warn!(error = %e, "bus reader lost its connection");
                     }
                 }
@@ -313,8 +314,12 @@ impl Bus {
         }
     }
 
-    async fn read_loop(&self, conn: &mut MultiplexedConnection, hub: &Hub) -> Result<(), BusError> {
-        while !hub.broker().is_closed() {
+    async fn read_loop(
+        &self,
+        conn: &mut MultiplexedConnection,
+        feed: &Feed,
+    ) -> Result<(), BusError> {
+        while !feed.broker().is_closed() {
             let (generation, after) = {
                 let p = self.position();
                 (p.generation, p.applied)
@@ -335,19 +340,19 @@ impl Bus {
                 .flat_map(|k| k.ids)
                 .collect::<Vec<_>>();
             if !entries.is_empty() {
-                self.apply(hub, generation, &entries)?;
+                self.apply(feed, generation, &entries)?;
             }
         }
         Ok(())
     }
 
     /// Feeds entries read at `generation` into the broker, in order.
-    fn apply(&self, hub: &Hub, generation: u64, entries: &[StreamId]) -> Result<(), BusError> {
+    fn apply(&self, feed: &Feed, generation: u64, entries: &[StreamId]) -> Result<(), BusError> {
         let mut p = self.position();
         if p.generation != generation {
             return Ok(()); // read before a rebase: read again
         }
-        let now = hub.clock().now();
+        let now = feed.clock().now();
         for entry in entries {
             let seq = seq_of(&entry.id)?;
             if seq <= p.applied {
@@ -356,7 +361,7 @@ impl Bus {
             let record = record_of(entry);
             if seq > p.applied + 1 {
                 tracing::warn!(epoch = %p.epoch, missing_from = p.applied + 1, missing_to = seq - 1, "bus entries were trimmed before this node read them; clients are reset");
-                hub.broker().rebase(p.epoch.clone(), seq);
+                feed.broker().rebase(p.epoch.clone(), seq);
             }
             let r = match record {
                 Ok(r) => r,
@@ -364,13 +369,13 @@ impl Bus {
                     // Not written by a node: skipped like a trimmed entry,
                     // so the clients are told and reading goes on.
                     tracing::error!(error = %e, "bus entry skipped; clients are reset");
-                    hub.broker().rebase(p.epoch.clone(), seq + 1);
+                    feed.broker().rebase(p.epoch.clone(), seq + 1);
                     p.applied = seq;
                     continue;
                 }
             };
             let id = EventId::new(p.epoch.clone(), r.seq);
-            if let Err(e) = hub.broker().append(id, Event::new(r.kind, r.data), now) {
+            if let Err(e) = feed.broker().append(id, Event::new(r.kind, r.data), now) {
                 // Only a closed broker refuses the next id.
                 tracing::debug!(error = %e, "bus entry not applied");
                 return Ok(());
@@ -379,7 +384,7 @@ impl Bus {
         }
         self.head.fetch_max(p.applied, Relaxed);
         drop(p);
-        hub.wake_flusher();
+        feed.wake_flusher();
         Ok(())
     }
 
@@ -387,7 +392,7 @@ impl Bus {
     /// holds what this node applied. A bus that lost either gets a new epoch
     /// (or this node adopts the one another node already set), and the
     /// broker is rebased so every client resynchronises.
-    pub async fn probe(&self, hub: &Hub) -> Result<(), BusError> {
+    pub async fn probe(&self, feed: &Feed) -> Result<(), BusError> {
         // Taken before asking: everything applied by now was on the bus
         // before the question, so a head behind it means lost entries.
         let (epoch, applied, generation) = {
@@ -448,7 +453,7 @@ impl Bus {
         p.epoch = adopted.clone();
         p.applied = 0;
         p.generation += 1;
-        hub.broker().rebase(adopted, 1);
+        feed.broker().rebase(adopted, 1);
         self.head.store(0, Relaxed);
         Ok(())
     }

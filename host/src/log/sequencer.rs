@@ -12,8 +12,9 @@ use std::sync::{Arc, Mutex, PoisonError};
 use tidings_core::{EventId, Kind};
 use tokio::sync::oneshot;
 
-use crate::history::{Record, Writer};
-use crate::hub::{Hub, PublishFailed};
+use crate::log::feed::Feed;
+use crate::log::history::{Record, Writer};
+use crate::log::queue::PublishFailed;
 
 /// An event waiting for its write.
 #[derive(Debug)]
@@ -48,7 +49,7 @@ impl Sequencer {
     /// Queues an event and returns its id once it is written and stored.
     pub async fn publish(
         self: &Arc<Self>,
-        hub: &Hub,
+        feed: &Feed,
         kind: Kind,
         data: String,
     ) -> Result<EventId, PublishFailed> {
@@ -60,36 +61,36 @@ impl Sequencer {
             done: Some(tx),
         });
         // In its own task, so a caller that goes away cannot strand the queue.
-        self.spawn_commit(hub);
+        self.spawn_commit(feed);
         rx.await.unwrap_or(Err(PublishFailed::Closed))
     }
 
     /// Queues a mode change, in order with the events queued before it.
     /// If it cannot be written it is still announced to the streams, without
     /// an id.
-    pub fn publish_state(self: &Arc<Self>, hub: &Hub, data: &str) {
+    pub fn publish_state(self: &Arc<Self>, feed: &Feed, data: &str) {
         self.queue().push(Pending {
             kind: Kind::new(tidings_core::STATE_KIND).expect("valid kind"),
             data: data.to_owned(),
             state: true,
             done: None,
         });
-        self.spawn_commit(hub);
+        self.spawn_commit(feed);
     }
 
-    fn spawn_commit(self: &Arc<Self>, hub: &Hub) {
-        let (me, hub) = (self.clone(), hub.clone());
-        tokio::spawn(async move { me.commit(&hub).await });
+    fn spawn_commit(self: &Arc<Self>, feed: &Feed) {
+        let (me, feed) = (self.clone(), feed.clone());
+        tokio::spawn(async move { me.commit(&feed).await });
     }
 
     /// Writes everything queued, then stores it in the broker.
-    async fn commit(&self, hub: &Hub) {
+    async fn commit(&self, feed: &Feed) {
         let mut writer = self.writer.lock().await;
         let batch = std::mem::take(&mut *self.queue());
         if batch.is_empty() {
             return; // an earlier holder took ours
         }
-        let broker = hub.broker();
+        let broker = feed.broker();
         let failed = |batch: Vec<Pending>, why: PublishFailed| {
             for p in batch {
                 if p.state {
@@ -118,7 +119,7 @@ impl Sequencer {
             return failed(batch, PublishFailed::Unavailable);
         }
         let epoch = writer.epoch().clone();
-        let now = hub.clock().now();
+        let now = feed.clock().now();
         for (p, r) in batch.into_iter().zip(records) {
             let id = EventId::new(epoch.clone(), r.seq);
             let stored = if p.state {
@@ -134,6 +135,6 @@ impl Sequencer {
                 );
             }
         }
-        hub.wake_flusher();
+        feed.wake_flusher();
     }
 }

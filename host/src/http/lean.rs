@@ -9,7 +9,7 @@
 //! `connection: close` and a close-delimited body, so frames go out as they
 //! are, with no chunk framing. Every other request, and any later request on
 //! a kept-alive connection, is served by poem through hyper (see
-//! [`crate::accept`]); both paths share [`crate::routes::events`].
+//! `accept.rs`); both paths share `routes/events.rs`.
 
 use std::sync::Arc;
 
@@ -19,9 +19,9 @@ use poem::IntoResponse;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 
-use crate::error::ApiError;
-use crate::routes::events::{self, EventsQuery, Step};
-use crate::state::AppState;
+use crate::http::error::ApiError;
+use crate::http::routes::events::{self, EventsQuery, Step};
+use crate::http::state::AppState;
 
 /// A write buffer grown past this by a burst is released once written.
 const KEEP_BUFFER: usize = 16 << 10;

@@ -1,6 +1,6 @@
 //! The server's own accept loop. Each connection's first request head is
 //! read into a small buffer: `GET /api/events` goes to the lean stream path
-//! ([`crate::raw_sse`]); everything else is handed, with the bytes already
+//! (`lean.rs`); everything else is handed, with the bytes already
 //! read, to poem through hyper's HTTP/1 connection.
 //!
 //! Lean streams run on a runtime of their own ([`streams_runtime`]), with
@@ -36,8 +36,8 @@ use tokio::net::{TcpListener, TcpStream};
 use tokio::runtime::{Handle, Runtime};
 use tokio::sync::{mpsc, watch};
 
-use crate::raw_sse;
-use crate::state::AppState;
+use super::lean;
+use crate::http::state::AppState;
 
 /// Largest request head read before dispatch; hyper answers larger ones.
 const MAX_HEAD: usize = 16 << 10;
@@ -148,7 +148,7 @@ impl Conn {
         if !matches!(complete, Ok(true)) {
             return;
         }
-        if let Some(req) = raw_sse::stream_request(&head) {
+        if let Some(req) = lean::stream_request(&head) {
             drop(head);
             // Moved to the streams' runtime, its I/O registered there too.
             let Ok(socket) = socket.into_std() else {
@@ -157,7 +157,7 @@ impl Conn {
             let (state, alive) = (self.state, self.alive);
             self.streams.spawn(async move {
                 if let Ok(socket) = TcpStream::from_std(socket) {
-                    raw_sse::serve(socket, req, state).await;
+                    lean::serve(socket, req, state).await;
                 }
                 drop(alive);
             });

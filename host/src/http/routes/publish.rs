@@ -9,10 +9,10 @@ use serde::Deserialize;
 use serde_json::json;
 use tidings_core::Kind;
 
-use crate::error::ApiError;
-use crate::hub::PublishFailed;
-use crate::routes::{json_body, json_response};
-use crate::state::AppState;
+use crate::http::error::ApiError;
+use crate::http::routes::{json_body, json_response};
+use crate::http::state::AppState;
+use crate::log::queue::PublishFailed;
 
 /// The body of a publish request.
 #[derive(Debug, Deserialize)]

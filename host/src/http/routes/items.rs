@@ -12,11 +12,11 @@ use serde::Serialize;
 use serde_json::json;
 use tidings_core::Kind;
 
-use crate::error::ApiError;
-use crate::import::{ImportError, parse_csv, parse_ods};
+use crate::http::error::ApiError;
+use crate::http::routes::{json_body, json_response, read_body};
+use crate::http::state::AppState;
+use crate::items::import::{ImportError, parse_csv, parse_ods};
 use crate::items::{ItemUpdate, NewItem, NewRevision, valid_part_number};
-use crate::routes::{json_body, json_response, read_body};
-use crate::state::AppState;
 
 const ODS_MIME: &str = "application/vnd.oasis.opendocument.spreadsheet";
 

@@ -2,13 +2,14 @@
 
 use std::sync::Arc;
 
-use poem::http::StatusCode;
+use poem::http::{StatusCode, header};
 use poem::web::{Data, Json};
-use poem::{IntoResponse, Response, handler};
+use poem::{IntoResponse, Request, Response, handler};
 use serde_json::json;
 use tidings_core::mode::Component;
 
-use crate::state::AppState;
+use crate::http::state::AppState;
+use crate::metrics::Format;
 
 fn report(state: &AppState, status: &str) -> serde_json::Value {
     let last = state.mode.last_transition();
@@ -58,10 +59,13 @@ pub fn ready(state: Data<&Arc<AppState>>) -> Response {
     }
 }
 
-/// Prometheus text exposition.
+/// The Prometheus exposition, in the text format the scraper's `Accept`
+/// prefers.
 #[handler]
-pub fn metrics(state: Data<&Arc<AppState>>) -> Response {
+pub fn metrics(req: &Request, state: Data<&Arc<AppState>>) -> Response {
+    let format = Format::negotiate(req.header(header::ACCEPT));
     let body = state.metrics.render(
+        format,
         state.hub.broker().subscribers(),
         state.hub.broker().stats(),
         state.mode.mode(),
@@ -69,13 +73,13 @@ pub fn metrics(state: Data<&Arc<AppState>>) -> Response {
         state.hub.admission().held(),
     );
     Response::builder()
-        .content_type("text/plain; version=0.0.4")
+        .content_type(format.content_type())
         .body(body)
 }
 
 /// The OpenAPI description of the JSON API, kept true by a test that drives
 /// every operation it lists.
-pub const OPENAPI: &str = include_str!("../../api/openapi.json");
+pub const OPENAPI: &str = include_str!("../../../api/openapi.json");
 
 /// Serves [`OPENAPI`].
 #[handler]

@@ -5,12 +5,12 @@ use std::sync::Arc;
 use tidings_core::mode::Component;
 
 use crate::config::Config;
-use crate::error::ApiError;
-use crate::hub::Hub;
+use crate::http::error::ApiError;
 use crate::items::Items;
-use crate::lifecycle::{Lifecycle, WriteGuard};
+use crate::log::hub::Hub;
 use crate::metrics::Metrics;
-use crate::mode_driver::ModeControl;
+use crate::ops::lifecycle::{Lifecycle, WriteGuard};
+use crate::ops::mode_driver::ModeControl;
 
 /// Seconds clients are told to wait before retrying a refused write.
 const RETRY_AFTER_SECS: u64 = 5;
@@ -33,11 +33,11 @@ pub struct AppState {
 }
 
 impl AppState {
-    /// Checks the editor's bearer token (see [`crate::auth::require`]).
+    /// Checks the editor's bearer token (see [`crate::http::auth::require`]).
     pub fn require_editor(&self, req: &poem::Request) -> Result<(), ApiError> {
-        crate::auth::require(
+        crate::http::auth::require(
             req,
-            crate::auth::Role::Editor,
+            crate::http::auth::Role::Editor,
             self.config.editor_token.as_deref(),
         )
     }

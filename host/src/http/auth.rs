@@ -4,7 +4,7 @@ use poem::Request;
 use poem::http::StatusCode;
 use subtle::ConstantTimeEq;
 
-use crate::error::ApiError;
+use crate::http::error::ApiError;
 
 /// Which token a route takes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -1,5 +1,5 @@
 //! Spreadsheet import: turns an uploaded CSV or ODS file into validated
-//! [`NewItem`] rows for [`Items::import`](crate::items::Items::import).
+//! [`NewItem`] rows for [`Items::import`](super::Items::import).
 //!
 //! Layout, for both formats: the first row is the header; a `part_number`
 //! column is required, `description` is optional (default ""), and every
@@ -13,7 +13,7 @@ use std::io::Cursor;
 use calamine::{Data, Ods, Reader, open_workbook_from_rs};
 use serde_json::{Map, Value};
 
-use crate::items::NewItem;
+use super::model::NewItem;
 
 /// Most data rows one import may hold.
 pub const MAX_ROWS: usize = 10_000;

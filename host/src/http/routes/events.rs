@@ -15,8 +15,8 @@ use poem::{Body, Request, Response, handler};
 use serde::Deserialize;
 use tidings_core::{Kind, SubscribeError, SubscribeOptions, Subscription, wire};
 
-use crate::error::ApiError;
-use crate::state::AppState;
+use crate::http::error::ApiError;
+use crate::http::state::AppState;
 
 /// Query parameters of the stream.
 #[derive(Debug, Default, Deserialize)]
@@ -58,7 +58,7 @@ pub enum Step {
 
 /// Starts opening a stream for a request: the `Last-Event-ID` header wins
 /// over the `last_event_id` query parameter; `types` filters stored events.
-/// Shared by this route and the lean path of [`crate::raw_sse`].
+/// Shared by this route and the lean path of `http/lean.rs`.
 pub fn open(header_last_id: Option<String>, query: EventsQuery) -> Result<Opening, ApiError> {
     let kinds = query.types.as_deref().map(parse_types).transpose()?;
     Ok(Opening {
@@ -177,7 +177,7 @@ pub fn preamble(state: &AppState) -> Bytes {
 
 /// Opens a stream (this route serves clients that reach poem, e.g. tests
 /// through its test client; sockets accepted by the server take the lean
-/// path of [`crate::raw_sse`]).
+/// path of `http/lean.rs`).
 #[handler]
 pub async fn events(
     req: &Request,

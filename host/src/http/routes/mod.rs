@@ -13,7 +13,7 @@ use poem::{Body, Response};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
-use crate::error::ApiError;
+use crate::http::error::ApiError;
 
 /// Any method on an unknown API path.
 #[poem::handler]

@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 
 use tidings_core::mode::{Component, Mode, ModeConfig, ModeMachine, OperatorInput, Transition};
 
-use crate::hub::Hub;
+use crate::log::hub::Hub;
 
 /// The mode machine shared by the server.
 #[derive(Debug)]

@@ -9,10 +9,10 @@ use serde::Deserialize;
 use serde_json::json;
 use tidings_core::mode::OperatorInput;
 
-use crate::auth::{Role, require};
-use crate::error::ApiError;
-use crate::routes::{json_body, json_response};
-use crate::state::AppState;
+use crate::http::auth::{Role, require};
+use crate::http::error::ApiError;
+use crate::http::routes::{json_body, json_response};
+use crate::http::state::AppState;
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]

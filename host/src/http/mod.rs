@@ -1,0 +1,83 @@
+//! Everything HTTP: the server's own accept loop and its two runtimes
+//! (`accept.rs`), the lean path for long-lived streams (`lean.rs`), the
+//! routes (`routes/`), request authentication (`auth.rs`), the error type
+//! every route answers with (`error.rs`), the state the handlers share
+//! (`state.rs`), and the router with CORS and request metrics ([`app`]).
+//!
+//! Handlers validate input, check credentials and the mode, then call the
+//! log and the items; no handler stores an event or touches storage itself.
+
+pub mod accept;
+pub mod auth;
+pub mod error;
+pub mod lean;
+pub mod routes;
+pub mod state;
+
+use std::sync::Arc;
+
+use poem::endpoint::{BoxEndpoint, StaticFilesEndpoint};
+use poem::middleware::Cors;
+use poem::{Endpoint, EndpointExt, IntoResponse, Route, get, post, put};
+
+use self::state::AppState;
+use crate::metrics::route_label;
+
+/// The HTTP application over `state`: every route, CORS when origins are
+/// configured, the demo's static files, and a request counter per route.
+pub fn app(state: Arc<AppState>) -> BoxEndpoint<'static> {
+    let metrics = state.metrics.clone();
+    let cors = (!state.config.cors_origins.is_empty()).then(|| {
+        Cors::new()
+            .allow_origins(state.config.cors_origins.iter().map(String::as_str))
+            .allow_headers(["authorization", "content-type", "last-event-id"])
+            .expose_headers(["retry-after"])
+    });
+    let api = Route::new()
+        .at("/api/events", get(routes::events::events))
+        .at("/api/publish", post(routes::publish::publish))
+        .at(
+            "/api/items",
+            get(routes::items::list).post(routes::items::create),
+        )
+        .at("/api/items/import", post(routes::items::import))
+        .at(
+            "/api/items/:part_number",
+            get(routes::items::get)
+                .put(routes::items::update)
+                .delete(routes::items::delete),
+        )
+        .at(
+            "/api/items/:part_number/revisions",
+            get(routes::items::revisions).post(routes::items::add_revision),
+        )
+        .at("/api/admin/read-only", put(routes::admin::read_only))
+        .at("/health", get(routes::health::health))
+        .at("/ready", get(routes::health::ready))
+        .at("/metrics", get(routes::health::metrics))
+        .at("/api/openapi.json", get(routes::health::openapi))
+        // Unknown API paths are 404 for every method; only the rest
+        // falls through to the demo's static files (GET only).
+        .at("/api/*rest", routes::not_found)
+        .nest(
+            "/",
+            // Through `get` so HEAD is answered as GET without a body.
+            get(StaticFilesEndpoint::new(&state.config.web_dir).index_file("index.html")),
+        );
+    api.with_if(cors.is_some(), cors.unwrap_or_default())
+        .data(state)
+        .catch_all_error(|err| async move { error::from_poem(err) })
+        .around(move |ep, req| {
+            let metrics = metrics.clone();
+            async move {
+                let route = route_label(req.uri().path());
+                let resp = match ep.call(req).await {
+                    Ok(resp) => resp.into_response(),
+                    Err(err) => error::from_poem(err),
+                };
+                metrics.record_request(route, resp.status().as_u16());
+                Ok(resp)
+            }
+        })
+        .boxed()
+}
