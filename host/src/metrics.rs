@@ -1,198 +1,327 @@
-//! Counters and histograms exposed on `/metrics` in Prometheus text format.
+//! Counters and histograms exposed on `/metrics`, encoded by
+//! `prometheus-client`.
+//!
+//! The server's own measurements (requests, probes, publish latency) live in
+//! a [`Registry`] that [`Metrics`] owns. What other parts of the server
+//! already count (the broker's counters, connected streams, the mode, the
+//! bus, admission holds) is read at each scrape and encoded by a collector
+//! over that snapshot, so nothing is counted twice and no gauge goes stale
+//! between scrapes.
+//!
+//! # Format
+//!
+//! Both text formats Prometheus reads are served, chosen by the scrape's
+//! `Accept` header ([`Format::negotiate`]): OpenMetrics 1.0 to a scraper
+//! that prefers it (Prometheus asks for it first by default, and its
+//! parser keeps counter metadata and units), the classic text format 0.0.4
+//! to everyone else (`curl`, a browser, older agents, a Prometheus set to
+//! prefer it). Both come from the same registry through the crate's two
+//! encoders, so negotiating costs one header comparison. They differ only
+//! as the formats do: OpenMetrics names a counter's family without
+//! `_total` in `# HELP`/`# TYPE`, adds `# UNIT` lines, writes bucket bounds
+//! as canonical floats (`le="1.0"`) and ends with `# EOF`; the series and
+//! their values are the same.
 
-use std::collections::BTreeMap;
-use std::fmt::Write;
-use std::sync::Mutex;
-use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
+use std::fmt;
 use std::time::Duration;
 
-use crate::admission::Held;
-use crate::bus::BusStatus;
+use prometheus_client::collector::Collector;
+use prometheus_client::encoding::{
+    DescriptorEncoder, EncodeLabelSet, EncodeMetric, prometheus_text, text,
+};
+use prometheus_client::metrics::MetricType;
+use prometheus_client::metrics::counter::{ConstCounter, Counter};
+use prometheus_client::metrics::family::Family;
+use prometheus_client::metrics::gauge::ConstGauge;
+use prometheus_client::metrics::histogram::Histogram;
+use prometheus_client::registry::{Registry, Unit};
+
+use crate::log::admission::Held;
+use crate::log::bus::BusStatus;
 use tidings_core::BrokerStats;
 use tidings_core::mode::Mode;
 
 /// Upper bounds, in seconds, of the probe latency histogram buckets.
 const PROBE_BUCKETS: [f64; 10] = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1.0, 2.5];
 
+/// Upper bounds, in seconds, of the publish latency histogram buckets: from
+/// 0.1 ms (an append to the ring with nothing to wait for) to 10 s (a
+/// durable write on a struggling store), 1–2.5–5 per decade.
+const PUBLISH_BUCKETS: [f64; 16] = [
+    0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5,
+    5.0, 10.0,
+];
+
+/// Which text exposition format a scrape gets.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Format {
+    /// OpenMetrics 1.0 text.
+    OpenMetrics,
+    /// The classic Prometheus text format, version 0.0.4.
+    Prometheus,
+}
+
+impl Format {
+    /// The format an `Accept` header prefers: OpenMetrics when it lists
+    /// `application/openmetrics-text` with a quality at least that of
+    /// `text/plain` (or a wildcard), the classic format otherwise, and with
+    /// no header at all. Versions are not compared: every scraper that asks
+    /// for OpenMetrics reads 1.0.
+    pub fn negotiate(accept: Option<&str>) -> Format {
+        let (mut open_metrics, mut classic) = (0.0_f32, 0.0_f32);
+        for range in accept.unwrap_or_default().split(',') {
+            let mut params = range.split(';');
+            let media = params.next().unwrap_or_default().trim();
+            let quality = params
+                .filter_map(|param| param.split_once('='))
+                .find(|(key, _)| key.trim().eq_ignore_ascii_case("q"))
+                .map_or(Some(1.0), |(_, q)| q.trim().parse::<f32>().ok());
+            let Some(quality) = quality else { continue };
+            if media.eq_ignore_ascii_case("application/openmetrics-text") {
+                open_metrics = open_metrics.max(quality);
+            } else if ["text/plain", "text/*", "*/*"]
+                .iter()
+                .any(|m| media.eq_ignore_ascii_case(m))
+            {
+                classic = classic.max(quality);
+            }
+        }
+        if open_metrics > 0.0 && open_metrics >= classic {
+            Format::OpenMetrics
+        } else {
+            Format::Prometheus
+        }
+    }
+
+    /// The `Content-Type` of a response in this format.
+    pub fn content_type(self) -> &'static str {
+        match self {
+            Format::OpenMetrics => "application/openmetrics-text; version=1.0.0; charset=utf-8",
+            Format::Prometheus => prometheus_text::CONTENT_TYPE,
+        }
+    }
+}
+
+/// Labels of `tidings_http_requests_total`: both come from bounded sets (a
+/// route pattern, an HTTP status), so the family cannot grow without bound.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, EncodeLabelSet)]
+struct RequestLabels {
+    route: &'static str,
+    status: u16,
+}
+
 /// The server's own measurements (the broker keeps its own counters).
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub struct Metrics {
-    requests: Mutex<BTreeMap<(&'static str, u16), u64>>,
-    probe_buckets: [AtomicU64; PROBE_BUCKETS.len()],
-    probe_count: AtomicU64,
-    probe_sum_us: AtomicU64,
-    probe_failures: AtomicU64,
+    registry: Registry,
+    requests: Family<RequestLabels, Counter>,
+    probe_seconds: Histogram,
+    probe_failures: Counter,
+    publish_seconds: Histogram,
+}
+
+impl Default for Metrics {
+    fn default() -> Self {
+        let requests = Family::<RequestLabels, Counter>::default();
+        let probe_seconds = Histogram::new(PROBE_BUCKETS);
+        let probe_failures = Counter::default();
+        let publish_seconds = Histogram::new(PUBLISH_BUCKETS);
+        // The registry appends the full stop to each help text itself.
+        let mut registry = Registry::default();
+        registry.register(
+            "tidings_probe_failures",
+            "Failed or timed-out storage probes",
+            probe_failures.clone(),
+        );
+        registry.register_with_unit(
+            "tidings_probe",
+            "Storage probe latency",
+            Unit::Seconds,
+            probe_seconds.clone(),
+        );
+        registry.register_with_unit(
+            "tidings_publish_duration",
+            "Time from a publish's arrival until its event is stored",
+            Unit::Seconds,
+            publish_seconds.clone(),
+        );
+        registry.register(
+            "tidings_http_requests",
+            "Answered HTTP requests",
+            requests.clone(),
+        );
+        Metrics {
+            registry,
+            requests,
+            probe_seconds,
+            probe_failures,
+            publish_seconds,
+        }
+    }
 }
 
 impl Metrics {
     /// Counts one answered request by route pattern and status.
     pub fn record_request(&self, route: &'static str, status: u16) {
-        let mut map = self
-            .requests
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner);
-        *map.entry((route, status)).or_default() += 1;
+        self.requests
+            .get_or_create(&RequestLabels { route, status })
+            .inc();
     }
 
     /// Records one storage probe.
     pub fn record_probe(&self, took: Duration, ok: bool) {
-        let secs = took.as_secs_f64();
-        for (bucket, bound) in self.probe_buckets.iter().zip(PROBE_BUCKETS) {
-            if secs <= bound {
-                bucket.fetch_add(1, Relaxed);
-            }
-        }
-        self.probe_count.fetch_add(1, Relaxed);
-        self.probe_sum_us
-            .fetch_add(took.as_micros() as u64, Relaxed);
+        self.probe_seconds.observe(took.as_secs_f64());
         if !ok {
-            self.probe_failures.fetch_add(1, Relaxed);
+            self.probe_failures.inc();
         }
     }
 
-    /// The Prometheus text exposition.
+    /// Records how long one publish took, from its arrival until its event
+    /// was stored (durable where the history is), waits for admission
+    /// included.
+    pub fn record_publish(&self, took: Duration) {
+        self.publish_seconds.observe(took.as_secs_f64());
+    }
+
+    /// The exposition in `format`, with the values only the rest of the
+    /// server knows read now.
     pub fn render(
         &self,
+        format: Format,
         clients: usize,
         broker: BrokerStats,
         mode: Mode,
         bus: Option<BusStatus>,
         held: Held,
     ) -> String {
-        let mut out = String::with_capacity(2048);
-        let mut metric = |name: &str, kind: &str, help: &str, value: u64| {
-            let _ = writeln!(
-                out,
-                "# HELP {name} {help}\n# TYPE {name} {kind}\n{name} {value}"
-            );
+        let mut now = Registry::default();
+        now.register_collector(Box::new(Snapshot {
+            clients,
+            broker,
+            mode,
+            bus,
+            held,
+        }));
+        let mut out = String::with_capacity(4096);
+        let written = match format {
+            Format::OpenMetrics => text::encode_registry(&mut out, &now)
+                .and_then(|()| text::encode(&mut out, &self.registry)),
+            Format::Prometheus => prometheus_text::encode(&mut out, &now)
+                .and_then(|()| prometheus_text::encode(&mut out, &self.registry)),
         };
-        if let Some(bus) = bus {
-            metric(
-                "tidings_bus_up",
-                "gauge",
-                "1 while the last bus probe succeeded.",
-                u64::from(bus.up),
-            );
-            metric(
-                "tidings_bus_head_seq",
-                "gauge",
-                "Seq of the newest entry on the bus.",
-                bus.head,
-            );
-            metric(
-                "tidings_bus_applied_seq",
-                "gauge",
-                "Seq of the last bus entry this node delivered.",
-                bus.applied,
-            );
-            metric(
-                "tidings_bus_lag_events",
-                "gauge",
-                "Bus entries this node has not delivered yet.",
-                bus.lag(),
-            );
-        }
-        metric(
-            "tidings_sse_clients",
-            "gauge",
-            "Connected SSE clients.",
-            clients as u64,
-        );
-        metric(
-            "tidings_events_published_total",
-            "counter",
-            "Events stored.",
-            broker.published,
-        );
-        metric(
-            "tidings_events_delivered_total",
-            "counter",
-            "Stored events handed to streams.",
-            broker.delivered,
-        );
-        metric(
-            "tidings_catch_ups_total",
-            "counter",
-            "Reconnects resumed from the ring.",
-            broker.catch_ups,
-        );
-        metric(
-            "tidings_resets_total",
-            "counter",
-            "stream.reset notices sent.",
-            broker.resets,
-        );
-        metric(
-            "tidings_lagged_total",
-            "counter",
-            "Resets because a stream fell behind the ring.",
-            broker.lagged,
-        );
-        metric(
-            "tidings_wakeups_total",
-            "counter",
-            "Batched stream wake-ups.",
-            broker.wakeups,
-        );
-        metric(
-            "tidings_publish_held_total",
-            "counter",
-            "Publishes that waited for fan-out to catch up.",
-            held.publishes,
-        );
-        metric(
-            "tidings_publish_held_microseconds_total",
-            "counter",
-            "Time publishes waited for fan-out to catch up.",
-            held.micros,
-        );
-        metric(
-            "tidings_probe_failures_total",
-            "counter",
-            "Failed or timed-out storage probes.",
-            self.probe_failures.load(Relaxed),
-        );
-        let _ = writeln!(
-            out,
-            "# HELP tidings_mode Current mode (1 for the active one).\n# TYPE tidings_mode gauge"
-        );
-        for m in [Mode::Normal, Mode::ReadOnly, Mode::Degraded] {
-            let _ = writeln!(out, "tidings_mode{{mode=\"{m}\"}} {}", u8::from(m == mode));
-        }
-        let _ = writeln!(
-            out,
-            "# HELP tidings_probe_seconds Storage probe latency.\n# TYPE tidings_probe_seconds histogram"
-        );
-        for (bucket, bound) in self.probe_buckets.iter().zip(PROBE_BUCKETS) {
-            let _ = writeln!(
-                out,
-                "tidings_probe_seconds_bucket{{le=\"{bound}\"}} {}",
-                bucket.load(Relaxed)
-            );
-        }
-        let count = self.probe_count.load(Relaxed);
-        let _ = writeln!(out, "tidings_probe_seconds_bucket{{le=\"+Inf\"}} {count}");
-        let _ = writeln!(
-            out,
-            "tidings_probe_seconds_sum {}",
-            self.probe_sum_us.load(Relaxed) as f64 / 1e6
-        );
-        let _ = writeln!(out, "tidings_probe_seconds_count {count}");
-        let _ = writeln!(
-            out,
-            "# HELP tidings_http_requests_total Answered HTTP requests.\n# TYPE tidings_http_requests_total counter"
-        );
-        let map = self
-            .requests
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner);
-        for ((route, status), n) in map.iter() {
-            let _ = writeln!(
-                out,
-                "tidings_http_requests_total{{route=\"{route}\",status=\"{status}\"}} {n}"
-            );
+        // A `String` never refuses a write, so this is a metric that failed
+        // to encode; the scrape still gets every family written before it.
+        if let Err(error) = written {
+            tracing::error!(%error, "encoding /metrics failed");
         }
         out
+    }
+}
+
+/// The values other parts of the server keep, read at one scrape.
+#[derive(Debug)]
+struct Snapshot {
+    clients: usize,
+    broker: BrokerStats,
+    mode: Mode,
+    bus: Option<BusStatus>,
+    held: Held,
+}
+
+/// Writes one unlabelled gauge.
+fn gauge(encoder: &mut DescriptorEncoder, name: &str, help: &str, value: u64) -> fmt::Result {
+    let gauge = ConstGauge::new(value);
+    gauge.encode(encoder.encode_descriptor(name, help, None, gauge.metric_type())?)
+}
+
+/// Writes one unlabelled counter; `name` is without `_total`, which the
+/// encoder adds where the format wants it.
+fn counter(
+    encoder: &mut DescriptorEncoder,
+    name: &str,
+    help: &str,
+    unit: Option<&Unit>,
+    value: u64,
+) -> fmt::Result {
+    let counter = ConstCounter::new(value);
+    counter.encode(encoder.encode_descriptor(name, help, unit, counter.metric_type())?)
+}
+
+impl Collector for Snapshot {
+    fn encode(&self, mut encoder: DescriptorEncoder) -> fmt::Result {
+        let e = &mut encoder;
+        if let Some(bus) = self.bus {
+            let up = u64::from(bus.up);
+            gauge(
+                e,
+                "tidings_bus_up",
+                "1 while the last bus probe succeeded.",
+                up,
+            )?;
+            let (head, applied) = (bus.head, bus.applied);
+            gauge(
+                e,
+                "tidings_bus_head_seq",
+                "Seq of the newest entry on the bus.",
+                head,
+            )?;
+            let help = "Seq of the last bus entry this node delivered.";
+            gauge(e, "tidings_bus_applied_seq", help, applied)?;
+            let help = "Bus entries this node has not delivered yet.";
+            gauge(e, "tidings_bus_lag_events", help, bus.lag())?;
+        }
+        gauge(
+            e,
+            "tidings_sse_clients",
+            "Connected SSE clients.",
+            self.clients as u64,
+        )?;
+        let b = self.broker;
+        counter(
+            e,
+            "tidings_events_published",
+            "Events stored.",
+            None,
+            b.published,
+        )?;
+        let help = "Stored events handed to streams.";
+        counter(e, "tidings_events_delivered", help, None, b.delivered)?;
+        let help = "Reconnects resumed from the ring.";
+        counter(e, "tidings_catch_ups", help, None, b.catch_ups)?;
+        counter(
+            e,
+            "tidings_resets",
+            "stream.reset notices sent.",
+            None,
+            b.resets,
+        )?;
+        let help = "Resets because a stream fell behind the ring.";
+        counter(e, "tidings_lagged", help, None, b.lagged)?;
+        counter(
+            e,
+            "tidings_wakeups",
+            "Batched stream wake-ups.",
+            None,
+            b.wakeups,
+        )?;
+        let help = "Publishes that waited for fan-out to catch up.";
+        counter(e, "tidings_publish_held", help, None, self.held.publishes)?;
+        let help = "Time publishes waited for fan-out to catch up.";
+        let micros = Unit::Other("microseconds".into());
+        counter(
+            e,
+            "tidings_publish_held",
+            help,
+            Some(&micros),
+            self.held.micros,
+        )?;
+        let help = "Current mode (1 for the active one).";
+        let mut family = e.encode_descriptor("tidings_mode", help, None, MetricType::Gauge)?;
+        for m in [Mode::Normal, Mode::ReadOnly, Mode::Degraded] {
+            let active = ConstGauge::new(u64::from(m == self.mode));
+            active.encode(family.encode_family(&[("mode", m.as_str())])?)?;
+        }
+        Ok(())
     }
 }
 
@@ -212,5 +341,260 @@ pub fn route_label(path: &str) -> &'static str {
         ["", "metrics"] => "/metrics",
         ["", "api", "openapi.json"] => "/api/openapi.json",
         _ => "static",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A server state with every scrape-time family non-zero and distinct.
+    fn render(metrics: &Metrics, format: Format) -> String {
+        let broker = BrokerStats {
+            published: 7,
+            delivered: 21,
+            catch_ups: 2,
+            resets: 3,
+            lagged: 1,
+            wakeups: 9,
+        };
+        let bus = BusStatus {
+            up: true,
+            head: 12,
+            applied: 10,
+        };
+        let held = Held {
+            publishes: 4,
+            micros: 1500,
+        };
+        metrics.render(format, 5, broker, Mode::ReadOnly, Some(bus), held)
+    }
+
+    /// The value of the sample `series` (name and labels as written).
+    fn sample(text: &str, series: &str) -> Option<f64> {
+        text.lines()
+            .filter(|l| !l.starts_with('#'))
+            .find_map(|l| l.strip_prefix(series)?.strip_prefix(' '))
+            .map(|v| v.parse().expect("numeric sample"))
+    }
+
+    fn measured() -> Metrics {
+        let metrics = Metrics::default();
+        metrics.record_request("/api/publish", 202);
+        metrics.record_request("/api/publish", 202);
+        metrics.record_request("/api/publish", 400);
+        metrics.record_probe(Duration::from_micros(1800), true);
+        metrics.record_probe(Duration::from_millis(700), false);
+        metrics
+    }
+
+    #[test]
+    fn classic_text_keeps_names_types_labels_and_values() {
+        let text = render(&measured(), Format::Prometheus);
+        assert!(!text.contains("# EOF"), "{text}");
+        for (kind, name) in [
+            ("gauge", "tidings_bus_up"),
+            ("gauge", "tidings_bus_lag_events"),
+            ("gauge", "tidings_sse_clients"),
+            ("gauge", "tidings_mode"),
+            ("counter", "tidings_events_published_total"),
+            ("counter", "tidings_publish_held_microseconds_total"),
+            ("counter", "tidings_probe_failures_total"),
+            ("counter", "tidings_http_requests_total"),
+            ("histogram", "tidings_probe_seconds"),
+            ("histogram", "tidings_publish_duration_seconds"),
+        ] {
+            assert!(
+                text.contains(&format!("\n# TYPE {name} {kind}\n")),
+                "{name}:\n{text}"
+            );
+        }
+        for (series, value) in [
+            ("tidings_bus_up", 1.0),
+            ("tidings_bus_head_seq", 12.0),
+            ("tidings_bus_applied_seq", 10.0),
+            ("tidings_bus_lag_events", 2.0),
+            ("tidings_sse_clients", 5.0),
+            ("tidings_events_published_total", 7.0),
+            ("tidings_events_delivered_total", 21.0),
+            ("tidings_catch_ups_total", 2.0),
+            ("tidings_resets_total", 3.0),
+            ("tidings_lagged_total", 1.0),
+            ("tidings_wakeups_total", 9.0),
+            ("tidings_publish_held_total", 4.0),
+            ("tidings_publish_held_microseconds_total", 1500.0),
+            ("tidings_probe_failures_total", 1.0),
+            (r#"tidings_mode{mode="normal"}"#, 0.0),
+            (r#"tidings_mode{mode="read_only"}"#, 1.0),
+            (r#"tidings_mode{mode="degraded"}"#, 0.0),
+            (
+                r#"tidings_http_requests_total{route="/api/publish",status="202"}"#,
+                2.0,
+            ),
+            (
+                r#"tidings_http_requests_total{route="/api/publish",status="400"}"#,
+                1.0,
+            ),
+            (r#"tidings_probe_seconds_bucket{le="0.001"}"#, 0.0),
+            (r#"tidings_probe_seconds_bucket{le="0.0025"}"#, 1.0),
+            (r#"tidings_probe_seconds_bucket{le="0.25"}"#, 1.0),
+            (r#"tidings_probe_seconds_bucket{le="1"}"#, 2.0),
+            (r#"tidings_probe_seconds_bucket{le="+Inf"}"#, 2.0),
+            ("tidings_probe_seconds_count", 2.0),
+        ] {
+            assert_eq!(sample(&text, series), Some(value), "{series}:\n{text}");
+        }
+        let sum = sample(&text, "tidings_probe_seconds_sum").expect("sum");
+        assert!((sum - 0.7018).abs() < 1e-9, "{sum}");
+    }
+
+    #[test]
+    fn without_a_bus_there_are_no_bus_gauges() {
+        let metrics = Metrics::default();
+        let text = metrics.render(
+            Format::Prometheus,
+            0,
+            BrokerStats::default(),
+            Mode::Normal,
+            None,
+            Held::default(),
+        );
+        assert!(!text.contains("tidings_bus_"), "{text}");
+        assert_eq!(sample(&text, r#"tidings_mode{mode="normal"}"#), Some(1.0));
+    }
+
+    #[test]
+    fn open_metrics_names_counter_families_without_total_and_ends_with_eof() {
+        let text = render(&measured(), Format::OpenMetrics);
+        assert!(text.ends_with("# EOF\n"), "{text}");
+        assert_eq!(text.matches("# EOF").count(), 1, "{text}");
+        for line in [
+            "# TYPE tidings_events_published counter",
+            "# TYPE tidings_http_requests counter",
+            "# TYPE tidings_publish_held_microseconds counter",
+            "# UNIT tidings_publish_held_microseconds microseconds",
+            "# TYPE tidings_probe_seconds histogram",
+            "# UNIT tidings_probe_seconds seconds",
+            "# TYPE tidings_sse_clients gauge",
+        ] {
+            assert!(text.lines().any(|l| l == line), "{line}:\n{text}");
+        }
+        // The series themselves are the classic format's.
+        for (series, value) in [
+            ("tidings_events_published_total", 7.0),
+            ("tidings_publish_held_microseconds_total", 1500.0),
+            (
+                r#"tidings_http_requests_total{route="/api/publish",status="202"}"#,
+                2.0,
+            ),
+            (r#"tidings_mode{mode="read_only"}"#, 1.0),
+            (r#"tidings_probe_seconds_bucket{le="1.0"}"#, 2.0),
+        ] {
+            assert_eq!(sample(&text, series), Some(value), "{series}:\n{text}");
+        }
+    }
+
+    #[test]
+    fn publish_latency_is_a_histogram_from_a_tenth_of_a_millisecond_to_ten_seconds() {
+        let metrics = Metrics::default();
+        let empty = render(&metrics, Format::Prometheus);
+        assert_eq!(
+            sample(
+                &empty,
+                r#"tidings_publish_duration_seconds_bucket{le="+Inf"}"#
+            ),
+            Some(0.0),
+            "{empty}"
+        );
+        for micros in [50, 80, 400, 3_000, 2_000_000, 30_000_000] {
+            metrics.record_publish(Duration::from_micros(micros));
+        }
+        let text = render(&metrics, Format::Prometheus);
+        assert!(
+            text.contains(
+                "# HELP tidings_publish_duration_seconds Time from a publish's arrival until its event is stored.\n\
+                 # TYPE tidings_publish_duration_seconds histogram\n"
+            ),
+            "{text}"
+        );
+        let buckets: Vec<(String, f64)> = text
+            .lines()
+            .filter_map(|l| l.strip_prefix("tidings_publish_duration_seconds_bucket{le=\""))
+            .map(|l| {
+                let (le, count) = l.split_once("\"} ").expect("bucket line");
+                (le.to_string(), count.parse().expect("count"))
+            })
+            .collect();
+        let les: Vec<&str> = buckets.iter().map(|(le, _)| le.as_str()).collect();
+        assert_eq!(
+            les,
+            [
+                "0.0001", "0.00025", "0.0005", "0.001", "0.0025", "0.005", "0.01", "0.025", "0.05",
+                "0.1", "0.25", "0.5", "1", "2.5", "5", "10", "+Inf"
+            ]
+        );
+        let count = |le: &str| buckets.iter().find(|(l, _)| l == le).map(|(_, c)| *c);
+        assert_eq!(count("0.0001"), Some(2.0));
+        assert_eq!(count("0.0005"), Some(3.0));
+        assert_eq!(count("0.005"), Some(4.0));
+        assert_eq!(count("2.5"), Some(5.0));
+        assert_eq!(count("10"), Some(5.0), "30 s lies beyond the last bound");
+        assert_eq!(count("+Inf"), Some(6.0));
+        assert_eq!(
+            sample(&text, "tidings_publish_duration_seconds_count"),
+            Some(6.0)
+        );
+        let sum = sample(&text, "tidings_publish_duration_seconds_sum").expect("sum");
+        assert!((sum - 32.00353).abs() < 1e-9, "{sum}");
+
+        let open = render(&metrics, Format::OpenMetrics);
+        assert!(
+            open.lines()
+                .any(|l| l == "# UNIT tidings_publish_duration_seconds seconds"),
+            "{open}"
+        );
+        assert_eq!(
+            sample(
+                &open,
+                r#"tidings_publish_duration_seconds_bucket{le="0.0001"}"#
+            ),
+            Some(2.0),
+            "{open}"
+        );
+    }
+
+    #[test]
+    fn scrapers_get_the_format_they_prefer() {
+        let prometheus_2 = "application/openmetrics-text;version=1.0.0,application/openmetrics-text;version=0.0.1;q=0.75,text/plain;version=0.0.4;q=0.5,*/*;q=0.1";
+        let prometheus_3_classic_first = "text/plain;version=1.0.0;escaping=allow-utf-8;q=0.5,application/openmetrics-text;version=1.0.0;q=0.4,*/*;q=0.1";
+        for (accept, format) in [
+            (Some(prometheus_2), Format::OpenMetrics),
+            (Some(prometheus_3_classic_first), Format::Prometheus),
+            (
+                Some("Application/OpenMetrics-Text; Q=0.9, text/plain; q=0.9"),
+                Format::OpenMetrics,
+            ),
+            (Some("application/openmetrics-text;q=0"), Format::Prometheus),
+            (
+                Some("application/openmetrics-text;q=oops"),
+                Format::Prometheus,
+            ),
+            (Some("*/*"), Format::Prometheus),
+            (Some("text/html,*/*;q=0.8"), Format::Prometheus),
+            (Some(""), Format::Prometheus),
+            (None, Format::Prometheus),
+        ] {
+            assert_eq!(Format::negotiate(accept), format, "{accept:?}");
+        }
+        assert!(
+            Format::OpenMetrics
+                .content_type()
+                .starts_with("application/openmetrics-text; version=1.0.0")
+        );
+        assert!(
+            Format::Prometheus
+                .content_type()
+                .starts_with("text/plain; version=0.0.4")
+        );
     }
 }
