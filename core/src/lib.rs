@@ -31,7 +31,8 @@
 //!
 //! The pieces: [`Broker`] and [`Subscription`] (fan-out and replay over a
 //! [`HistoryRing`]), [`EventId`] and [`Epoch`], [`mode::ModeMachine`] (normal,
-//! read-only, degraded) and [`wire`] (the SSE encoder and parser).
+//! read-only, degraded), [`wire`] (the SSE encoder and parser) and
+//! [`intake`] (the bounded queue that groups publishes into one write).
 #![forbid(unsafe_code)]
 #![warn(missing_docs, missing_debug_implementations)]
 
@@ -45,6 +46,7 @@ mod control;
 mod doorbell;
 mod event;
 mod id;
+pub mod intake;
 pub mod mode;
 mod ring;
 mod shared;
