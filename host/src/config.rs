@@ -21,6 +21,27 @@ fn duration(text: &str) -> Result<Duration, humantime::DurationError> {
     humantime::parse_duration(text)
 }
 
+/// Parses a byte-size flag as the README writes sizes: a plain number of
+/// bytes (`65536`) or a number with a unit, binary (`64KiB`, `64 MiB`) or
+/// decimal (`64KB`, `1GB`), case-insensitive.
+///
+/// `bytesize` saturates a product that does not fit in 64 bits instead of
+/// failing, so `20EiB` would silently become `u64::MAX`; that is refused
+/// here rather than turned into a limit nobody asked for.
+fn byte_size(text: &str) -> Result<usize, String> {
+    if let Ok(bytes) = text.parse::<usize>() {
+        return Ok(bytes);
+    }
+    let size: bytesize::ByteSize = text.parse().map_err(|_| {
+        "not a size: write bytes (`65536`) or a number and a unit (`64KiB`, `8MiB`, `1GB`)"
+            .to_string()
+    })?;
+    if size.as_u64() == u64::MAX {
+        return Err("too large".into());
+    }
+    usize::try_from(size.as_u64()).map_err(|_| "too large for this machine".into())
+}
+
 /// Everything the server is told at start-up.
 #[derive(Debug, Clone, Parser)]
 #[command(
@@ -65,8 +86,9 @@ pub struct Config {
     #[arg(long, env = "TIDINGS_HISTORY_SIZE", default_value_t = 4096)]
     pub history_size: usize,
 
-    /// Bytes of encoded events kept for replay.
-    #[arg(long, env = "TIDINGS_HISTORY_BYTES", default_value_t = 64 << 20)]
+    /// Bytes of encoded events kept for replay (`65536`, `512KiB`, `64MiB`,
+    /// `1GB`).
+    #[arg(long, env = "TIDINGS_HISTORY_BYTES", default_value = "64 MiB", value_parser = byte_size)]
     pub history_bytes: usize,
 
     /// Time between storage (and bus) probes.
@@ -124,12 +146,14 @@ pub struct Config {
     #[arg(long, env = "TIDINGS_MAX_CLIENTS", default_value_t = 10_000)]
     pub max_clients: usize,
 
-    /// Largest request body in bytes (imports included); larger answers 413.
-    #[arg(long, env = "TIDINGS_MAX_BODY_BYTES", default_value_t = 8 << 20)]
+    /// Largest request body (imports included), in bytes or with a unit
+    /// like `--history-bytes`; larger answers 413.
+    #[arg(long, env = "TIDINGS_MAX_BODY_BYTES", default_value = "8 MiB", value_parser = byte_size)]
     pub max_body_bytes: usize,
 
-    /// Largest event data in bytes; larger answers 413.
-    #[arg(long, env = "TIDINGS_MAX_EVENT_BYTES", default_value_t = 64 << 10)]
+    /// Largest event data, in bytes or with a unit like `--history-bytes`;
+    /// larger answers 413.
+    #[arg(long, env = "TIDINGS_MAX_EVENT_BYTES", default_value = "64 KiB", value_parser = byte_size)]
     pub max_event_bytes: usize,
 
     /// Origins allowed to call the API from a browser (repeatable).
@@ -188,5 +212,81 @@ impl Config {
     /// The configuration for tests: memory storage, fast probes, port 0.
     pub fn for_tests() -> Config {
         Config::parse_from(["tidings", "--listen", "127.0.0.1:0", "--storage", "memory"])
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::CommandFactory;
+
+    use super::*;
+
+    #[test]
+    fn sizes_take_plain_bytes_and_units() {
+        for (text, bytes) in [
+            ("0", 0),
+            ("65536", 65536),
+            ("64MiB", 64 << 20),
+            ("64 MiB", 64 << 20),
+            ("64mib", 64 << 20),
+            ("64KiB", 64 << 10),
+            ("1GiB", 1 << 30),
+            ("64KB", 64_000),
+            ("1GB", 1_000_000_000),
+            ("512B", 512),
+            ("1.5MiB", 3 << 19),
+        ] {
+            assert_eq!(byte_size(text), Ok(bytes), "{text}");
+        }
+    }
+
+    #[test]
+    fn sizes_refuse_other_spellings() {
+        for text in [
+            "", "MiB", "-1", "64MiBs", "64 MiB ", " 64MiB", "64XiB", "1.2.3MiB", "0x40",
+            "64 MiB 2", "20EiB",
+        ] {
+            assert!(byte_size(text).is_err(), "{text:?} accepted");
+        }
+    }
+
+    #[test]
+    fn size_flags_parse_units_and_default_as_documented() {
+        let defaults = Config::for_tests();
+        assert_eq!(defaults.history_bytes, 64 << 20);
+        assert_eq!(defaults.max_body_bytes, 8 << 20);
+        assert_eq!(defaults.max_event_bytes, 64 << 10);
+
+        let config = Config::try_parse_from([
+            "tidings",
+            "--history-bytes",
+            "1GiB",
+            "--max-body-bytes",
+            "2MB",
+            "--max-event-bytes",
+            "1024",
+        ])
+        .expect("sizes with units");
+        assert_eq!(config.history_bytes, 1 << 30);
+        assert_eq!(config.max_body_bytes, 2_000_000);
+        assert_eq!(config.max_event_bytes, 1024);
+
+        let refused = Config::try_parse_from(["tidings", "--max-event-bytes", "64 kilobytes"])
+            .expect_err("an unknown unit");
+        assert!(
+            refused.to_string().contains("--max-event-bytes"),
+            "{refused}"
+        );
+
+        // The defaults read as the README's configuration table writes them
+        // (clap quotes a value with a space, so it can be pasted as is).
+        let help = Config::command().render_long_help().to_string();
+        for default in [
+            r#"[default: "64 MiB"]"#,
+            r#"[default: "8 MiB"]"#,
+            r#"[default: "64 KiB"]"#,
+        ] {
+            assert!(help.contains(default), "{default} not in:\n{help}");
+        }
     }
 }
