@@ -1,5 +1,6 @@
-//! `/metrics` is Prometheus text whose counters follow what the server does;
-//! `/health` and `/ready` report mode, streams, storage, version and uptime.
+//! `/metrics` is Prometheus text whose counters follow what the server does,
+//! in OpenMetrics to a scraper that asks for it; `/health` and `/ready`
+//! report mode, streams, storage, version and uptime.
 
 use std::time::{Duration, Instant};
 
@@ -161,6 +162,59 @@ async fn metrics_follow_streams_publishes_and_probes() {
     // to the socket, a heartbeat at most 1 s later.
     drop(stream);
     wait_sample(&server, "tidings_sse_clients", |v| v == 0.0).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn metrics_speak_open_metrics_to_a_scraper_that_asks() {
+    let server = Tidings::start(&[]).await;
+    let (status, body) = server.publish("test.metric", json!({})).await;
+    assert_eq!(status, 202, "{body}");
+    // What Prometheus sends by default.
+    let accept = "application/openmetrics-text;version=1.0.0,application/openmetrics-text;version=0.0.1;q=0.75,text/plain;version=0.0.4;q=0.5,*/*;q=0.1";
+    let resp = http()
+        .get(server.url("/metrics"))
+        .header("accept", accept)
+        .send()
+        .await
+        .expect("request");
+    assert_eq!(resp.status().as_u16(), 200);
+    let ct = content_type(&resp);
+    assert!(
+        ct.starts_with("application/openmetrics-text; version=1.0.0"),
+        "{ct:?}"
+    );
+    let text = resp.text().await.expect("metrics text");
+    assert!(text.ends_with("# EOF\n"), "{text}");
+    // Counter families are named without `_total`; their samples keep it.
+    for line in [
+        "# TYPE tidings_events_published counter",
+        "# TYPE tidings_probe_seconds histogram",
+        "# UNIT tidings_probe_seconds seconds",
+        "# TYPE tidings_publish_duration_seconds histogram",
+        "# TYPE tidings_sse_clients gauge",
+    ] {
+        assert!(text.lines().any(|l| l == line), "{line}:\n{text}");
+    }
+    assert!(
+        sample(&text, "tidings_events_published_total").is_some_and(|v| v >= 1.0),
+        "{text}"
+    );
+    assert_eq!(
+        sample(
+            &text,
+            r#"tidings_http_requests_total{route="/api/publish",status="202"}"#
+        ),
+        Some(1.0),
+        "{text}"
+    );
+
+    // Without an `Accept` that names OpenMetrics: the classic text.
+    let classic = server.metrics().await;
+    assert!(!classic.contains("# EOF"), "{classic}");
+    assert!(
+        classic.contains("# TYPE tidings_events_published_total counter"),
+        "{classic}"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
