@@ -104,6 +104,16 @@ pub struct Config {
     #[arg(long, env = "TIDINGS_STORAGE_TIMEOUT", default_value = "10s", value_parser = duration)]
     pub storage_timeout: Duration,
 
+    /// Publishes that may wait for their durable write (to the history or
+    /// the bus); further publishers wait for room.
+    #[arg(long, env = "TIDINGS_PUBLISH_QUEUE", default_value_t = 1024, value_parser = clap::builder::RangedU64ValueParser::<usize>::new().range(1..))]
+    pub publish_queue: usize,
+
+    /// How long a publish waits for room in a full queue before it answers
+    /// 503 with `Retry-After`.
+    #[arg(long, env = "TIDINGS_PUBLISH_QUEUE_WAIT", default_value = "1s", value_parser = duration)]
+    pub publish_queue_wait: Duration,
+
     /// Consecutive failed probes before the server turns degraded.
     #[arg(long, env = "TIDINGS_FAIL_THRESHOLD", default_value_t = 3)]
     pub fail_threshold: u32,

@@ -37,8 +37,7 @@ use crate::log::admission::FanoutBudget;
 use crate::log::bus::{self, Bus, BusConfig};
 use crate::log::epoch::new_epoch;
 use crate::log::history::{self, Loaded};
-use crate::log::hub::{Hub, Log};
-use crate::log::sequencer::Sequencer;
+use crate::log::hub::{Hub, Log, QueueLimits};
 use crate::metrics::Metrics;
 use crate::ops::lifecycle::Lifecycle;
 use crate::ops::mode_driver::{self, ModeControl};
@@ -77,7 +76,7 @@ pub fn build(config: Config) -> Result<Server, StartError> {
     let store = open_store(&config)?;
     let history = Loaded::fresh(new_epoch());
     let writer = history::Writer::new(store.clone(), history.epoch.clone(), config.history_size);
-    let log = Log::Local(Arc::new(Sequencer::new(writer)));
+    let log = Log::Local(Box::new(writer));
     assemble(config, store, history, log)
 }
 
@@ -116,7 +115,7 @@ pub async fn start(config: Config) -> Result<Server, StartError> {
             };
             let writer =
                 history::Writer::new(store.clone(), history.epoch.clone(), config.history_size);
-            (history, Log::Local(Arc::new(Sequencer::new(writer))))
+            (history, Log::Local(Box::new(writer)))
         }
     };
     assemble(config, store, history, log)
@@ -142,7 +141,11 @@ fn assemble(config: Config, store: Store, history: Loaded, log: Log) -> Result<S
         share_percent: config.fanout_share,
         depth: config.fanout_depth,
     };
-    let hub = Hub::new(broker_config, clock, history, log, budget);
+    let limits = QueueLimits {
+        capacity: config.publish_queue,
+        wait: config.publish_queue_wait,
+    };
+    let hub = Hub::new(broker_config, clock, history, log, limits, budget);
     let mode_config = ModeConfig::new(config.fail_threshold, config.recover_threshold)
         .map_err(|_| config::ConfigError::Threshold)?;
     let mode = Arc::new(ModeControl::new(mode_config, config.read_only, hub.clone()));

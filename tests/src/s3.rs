@@ -56,6 +56,28 @@ impl S3sFs {
         }
     }
 
+    /// Freezes the store (`SIGSTOP`): connections are still accepted by the
+    /// kernel, but nothing is answered until [`thaw`](Self::thaw).
+    pub fn freeze(&self) {
+        self.signal("STOP");
+    }
+
+    /// Lets a frozen store answer again (`SIGCONT`), requests that waited
+    /// meanwhile included.
+    pub fn thaw(&self) {
+        self.signal("CONT");
+    }
+
+    fn signal(&self, signal: &str) {
+        let pid = self.child.as_ref().and_then(Child::id).expect("running");
+        let status = std::process::Command::new("kill")
+            .arg(format!("-{signal}"))
+            .arg(pid.to_string())
+            .status()
+            .expect("kill runs");
+        assert!(status.success(), "kill -{signal} failed");
+    }
+
     /// Starts it again on the same port with the same data.
     pub async fn resume(&mut self) {
         let child = Command::new(s3s_fs_bin())

@@ -174,6 +174,18 @@ impl Tidings {
         self.child.id().expect("running")
     }
 
+    /// The process's resident memory now, in KiB (`VmRSS` in
+    /// `/proc/<pid>/status`).
+    pub fn rss_kib(&self) -> u64 {
+        let status = std::fs::read_to_string(format!("/proc/{}/status", self.pid()))
+            .expect("/proc/<pid>/status");
+        status
+            .lines()
+            .find_map(|l| l.strip_prefix("VmRSS:"))
+            .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+            .expect("VmRSS")
+    }
+
     /// Sends `signal` (e.g. `"USR1"`, `"TERM"`) to the process.
     pub fn signal(&self, signal: &str) {
         let status = std::process::Command::new("kill")

@@ -8,6 +8,7 @@ use serde_json::json;
 use tidings_core::mode::Mode;
 
 use crate::items::{ItemError, ValidationError};
+use crate::log::queue::PublishFailed;
 
 /// An error answered to an HTTP client.
 #[derive(Debug, Clone)]
@@ -119,6 +120,28 @@ impl IntoResponse for ApiError {
                 .insert(poem::http::header::RETRY_AFTER, secs.into());
         }
         resp
+    }
+}
+
+impl From<PublishFailed> for ApiError {
+    fn from(err: PublishFailed) -> ApiError {
+        match err {
+            PublishFailed::Closed => {
+                ApiError::unavailable("shutting_down", "the server is shutting down", 5)
+            }
+            PublishFailed::Unavailable => ApiError::unavailable(
+                "log_unavailable",
+                "the event could not be stored; retry later",
+                5,
+            ),
+            // The queue drains as fast as the log writes: a second is
+            // enough for a batch or two.
+            PublishFailed::Busy => ApiError::unavailable(
+                "publish_queue_full",
+                "too many publishes are waiting to be stored; retry later",
+                1,
+            ),
+        }
     }
 }
 

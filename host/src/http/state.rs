@@ -1,13 +1,16 @@
 //! What every handler shares.
 
 use std::sync::Arc;
+use std::time::Instant;
 
 use tidings_core::mode::Component;
+use tidings_core::{EventId, Kind};
 
 use crate::config::Config;
 use crate::http::error::ApiError;
 use crate::items::Items;
 use crate::log::hub::Hub;
+use crate::log::queue::PublishFailed;
 use crate::metrics::Metrics;
 use crate::ops::lifecycle::{Lifecycle, WriteGuard};
 use crate::ops::mode_driver::ModeControl;
@@ -59,5 +62,28 @@ impl AppState {
                 RETRY_AFTER_SECS,
             )
         })
+    }
+
+    /// Publishes an event (see [`Hub::publish`]), recording how long it
+    /// took to be stored.
+    pub async fn publish(&self, kind: Kind, data: String) -> Result<EventId, PublishFailed> {
+        let started = Instant::now();
+        let id = self.hub.publish(kind, data).await?;
+        self.metrics.record_publish(started.elapsed());
+        Ok(id)
+    }
+
+    /// Publishes the event of a completed write (see
+    /// [`Hub::publish_after_write`]), recording how long it took to be
+    /// stored.
+    pub async fn publish_after_write(
+        &self,
+        kind: Kind,
+        data: String,
+    ) -> Result<EventId, PublishFailed> {
+        let started = Instant::now();
+        let id = self.hub.publish_after_write(kind, data).await?;
+        self.metrics.record_publish(started.elapsed());
+        Ok(id)
     }
 }

@@ -25,7 +25,7 @@
 //!   give the lag shown on `/ready` and `/metrics`.
 
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering::Relaxed};
-use std::sync::{Mutex, PoisonError};
+use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
 use redis::aio::{ConnectionManager, ConnectionManagerConfig, MultiplexedConnection};
@@ -36,19 +36,31 @@ use tidings_core::{Epoch, Event, EventId, Kind};
 use crate::log::epoch::new_epoch;
 use crate::log::feed::Feed;
 use crate::log::history::{Loaded, Record};
+use crate::log::queue::{Pending, PublishFailed, Writes};
 
 /// Entries a reader or a replay takes per request.
 const READ_COUNT: usize = 1024;
 /// How long a reader's `XREAD` waits for new entries.
 const BLOCK: Duration = Duration::from_millis(1000);
 
-/// Appends only while the epoch key still names the caller's epoch.
+/// Appends a batch (`ARGV[3..]`: kind, data, kind, data, …) only while the
+/// epoch key still names the caller's epoch; returns the entry ids in order.
+/// One script run appends the whole batch, so under load a round trip and a
+/// script call carry many events.
 const PUBLISH: &str = r"
 if redis.call('GET', KEYS[1]) ~= ARGV[1] then
   return redis.error_reply('EPOCH the bus history was reset')
 end
-return redis.call('XADD', KEYS[2], 'MAXLEN', '~', ARGV[2], '0-*', 'k', ARGV[3], 'd', ARGV[4])
+local ids = {}
+for i = 3, #ARGV, 2 do
+  ids[#ids + 1] = redis.call('XADD', KEYS[2], 'MAXLEN', '~', ARGV[2], '0-*', 'k', ARGV[i], 'd', ARGV[i + 1])
+end
+return ids
 ";
+
+/// Most events one script run appends: a larger batch is appended by
+/// several runs, in order, so no single request grows without bound.
+const APPEND_CHUNK: usize = 256;
 
 /// Returns the bus's epoch, creating it (and dropping any stream of an older
 /// history) when there is none.
@@ -250,25 +262,58 @@ impl Bus {
         }
     }
 
-    /// Appends an event to the bus; returns its id once Redis holds it.
-    pub async fn publish(&self, kind: &Kind, data: &str) -> Result<EventId, BusError> {
+    /// Appends every batch queued in `writes` to the bus, answering each
+    /// publish with its id once Redis holds it, until the queue is closed
+    /// and empty.
+    pub async fn run_writer(self: Arc<Self>, writes: Writes) {
+        while let Some(batch) = writes.next().await {
+            let events: Vec<&Pending> = batch.iter().collect();
+            match self.append(&events).await {
+                Ok(ids) => {
+                    for (entry, id) in batch.into_iter().zip(ids) {
+                        entry.answer(Ok(id));
+                    }
+                }
+                Err(e) => {
+                    tracing::warn!(error = %e, events = events.len(), "publishes not taken by the bus");
+                    for entry in batch {
+                        entry.answer(Err(PublishFailed::Unavailable));
+                    }
+                }
+            }
+        }
+    }
+
+    /// Appends `events` to the bus in order; returns their ids once Redis
+    /// holds them all.
+    pub async fn append(&self, events: &[&Pending]) -> Result<Vec<EventId>, BusError> {
         let epoch = self.position().epoch.clone();
         let mut conn = self.conn.clone();
-        let id: String = bounded(
-            self.config.timeout,
-            self.publish
-                .key(&self.epoch_key)
-                .key(&self.stream_key)
+        let mut ids = Vec::with_capacity(events.len());
+        for chunk in events.chunks(APPEND_CHUNK) {
+            let mut call = self.publish.key(&self.epoch_key);
+            call.key(&self.stream_key)
                 .arg(epoch.as_str())
-                .arg(self.config.max_len)
-                .arg(kind.as_str())
-                .arg(data)
-                .invoke_async(&mut conn),
-        )
-        .await?;
-        let seq = seq_of(&id)?;
-        self.head.fetch_max(seq, Relaxed);
-        Ok(EventId::new(epoch, seq))
+                .arg(self.config.max_len);
+            for event in chunk {
+                call.arg(event.kind.as_str()).arg(&event.data);
+            }
+            let appended: Vec<String> =
+                bounded(self.config.timeout, call.invoke_async(&mut conn)).await?;
+            if appended.len() != chunk.len() {
+                return Err(BusError::Corrupt(format!(
+                    "{} ids for {} events",
+                    appended.len(),
+                    chunk.len()
+                )));
+            }
+            for id in appended {
+                let seq = seq_of(&id)?;
+                self.head.fetch_max(seq, Relaxed);
+                ids.push(EventId::new(epoch.clone(), seq));
+            }
+        }
+        Ok(ids)
     }
 
     /// The entries after `seq`, oldest first (at most one read's worth); the

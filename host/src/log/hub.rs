@@ -4,6 +4,7 @@
 //! endpoint shares one history.
 
 use std::sync::Arc;
+use std::time::Duration;
 
 use tidings_core::{Broker, BrokerConfig, Event, EventId, Kind};
 
@@ -11,35 +12,46 @@ use crate::clock::Clock;
 use crate::log::admission::{Admission, FanoutBudget};
 use crate::log::bus::Bus;
 use crate::log::feed::Feed;
-use crate::log::history::Loaded;
-use crate::log::queue::PublishFailed;
+use crate::log::history::{Loaded, Writer};
+use crate::log::queue::{PublishFailed, PublishQueue};
 use crate::log::sequencer::Sequencer;
 
 /// Where stored events get their ids.
-#[derive(Debug, Clone)]
+#[derive(Debug)]
 pub enum Log {
     /// This node alone, writing its durable history.
-    Local(Arc<Sequencer>),
+    Local(Box<Writer>),
     /// A bus shared with other nodes.
     Bus(Arc<Bus>),
+}
+
+/// How many publishes may wait for the writer, and for how long.
+#[derive(Debug, Clone, Copy)]
+pub struct QueueLimits {
+    /// Events queued at most; further publishers wait for room.
+    pub capacity: usize,
+    /// How long a publisher waits for room before it is refused.
+    pub wait: Duration,
 }
 
 /// The broker plus what feeds it time and ids. Cheap to clone.
 #[derive(Debug, Clone)]
 pub struct Hub {
     feed: Feed,
-    log: Log,
+    queue: Arc<PublishQueue>,
+    bus: Option<Arc<Bus>>,
     admission: Arc<Admission>,
 }
 
 impl Hub {
     /// A hub continuing `history` (restored from storage or the bus), whose
-    /// next ids come from `log`.
+    /// next ids come from `log`, through a publish queue of `limits`.
     pub fn new(
         config: BrokerConfig,
         clock: Clock,
         history: Loaded,
         log: Log,
+        limits: QueueLimits,
         budget: FanoutBudget,
     ) -> Hub {
         let first = history.events.first().map_or(history.next_seq, |r| r.seq);
@@ -56,9 +68,24 @@ impl Hub {
                 .append(id, Event::new(r.kind, r.data), now)
                 .expect("the next seq of an open broker");
         }
+        let feed = Feed::new(broker, clock);
+        let QueueLimits { capacity, wait } = limits;
+        let (queue, bus) = match log {
+            Log::Local(writer) => {
+                let sequencer = Sequencer::new(*writer, feed.clone());
+                let queue = PublishQueue::new(capacity, wait, |writes| sequencer.run(writes));
+                (queue, None)
+            }
+            Log::Bus(bus) => {
+                let writer = bus.clone();
+                let queue = PublishQueue::new(capacity, wait, |writes| writer.run_writer(writes));
+                (queue, Some(bus))
+            }
+        };
         Hub {
-            feed: Feed::new(broker, clock),
-            log,
+            feed,
+            queue: Arc::new(queue),
+            bus,
             admission: Arc::new(Admission::new(budget)),
         }
     }
@@ -85,26 +112,38 @@ impl Hub {
 
     /// The bus, when the node is one of several.
     pub fn bus(&self) -> Option<&Arc<Bus>> {
-        match &self.log {
-            Log::Bus(bus) => Some(bus),
-            Log::Local(_) => None,
-        }
+        self.bus.as_ref()
+    }
+
+    /// Events waiting for the writer now.
+    pub fn queued(&self) -> usize {
+        self.queue.len()
     }
 
     /// Stores an event; returns its id once it is durable (in the node's
-    /// history, or on the bus).
+    /// history, or on the bus). Waits while fan-out is behind, then at most
+    /// the queue's wait for room in the publish queue.
     pub async fn publish(&self, kind: Kind, data: String) -> Result<EventId, PublishFailed> {
         if self.broker().is_closed() {
             return Err(PublishFailed::Closed);
         }
         self.admission.admit(self.broker(), self.clock()).await;
-        match &self.log {
-            Log::Local(seq) => seq.publish(&self.feed, kind, data).await,
-            Log::Bus(bus) => bus.publish(&kind, &data).await.map_err(|e| {
-                tracing::warn!(error = %e, "publish not taken by the bus");
-                PublishFailed::Unavailable
-            }),
+        self.queue.publish(kind, data).await
+    }
+
+    /// Stores the event of a write that already happened: like
+    /// [`publish`](Self::publish), but it waits for room in the queue as
+    /// long as it takes rather than lose the event.
+    pub async fn publish_after_write(
+        &self,
+        kind: Kind,
+        data: String,
+    ) -> Result<EventId, PublishFailed> {
+        if self.broker().is_closed() {
+            return Err(PublishFailed::Closed);
         }
+        self.admission.admit(self.broker(), self.clock()).await;
+        self.queue.publish_patiently(kind, data).await
     }
 
     /// Publishes a mode transition. A node alone stores it as a
@@ -112,14 +151,18 @@ impl Hub {
     /// node of a bus (whose mode is not part of the shared history), it is
     /// announced to the node's streams at once, without an id.
     pub fn publish_state(&self, data: &str, storage_healthy: bool) {
-        match &self.log {
-            Log::Local(seq) if storage_healthy => seq.publish_state(&self.feed, data),
-            _ => self.broker().announce_state(data),
+        if self.bus.is_some() || !storage_healthy {
+            return self.broker().announce_state(data);
+        }
+        if let Err(data) = self.queue.publish_state(data.to_owned()) {
+            self.broker().announce_state(&data);
         }
     }
 
-    /// Ends every stream after what was stored; wakes the tasks so they stop.
+    /// Ends every stream after what was stored, and refuses publishes still
+    /// waiting for room; wakes the tasks so they stop.
     pub fn close(&self) {
         self.feed.close();
+        self.queue.close();
     }
 }

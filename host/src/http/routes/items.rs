@@ -36,7 +36,7 @@ fn checked(part_number: &str) -> Result<&str, ApiError> {
 async fn emit(state: &AppState, kind: &'static str, data: &impl Serialize) {
     let kind = Kind::new(kind).expect("built-in kinds are valid");
     let data = serde_json::to_string(data).expect("items serialise");
-    if let Err(e) = state.hub.publish(kind, data).await {
+    if let Err(e) = state.publish_after_write(kind, data).await {
         tracing::warn!(error = %e, "event of a completed write not published");
     }
 }

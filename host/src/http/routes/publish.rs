@@ -12,7 +12,6 @@ use tidings_core::Kind;
 use crate::http::error::ApiError;
 use crate::http::routes::{json_body, json_response};
 use crate::http::state::AppState;
-use crate::log::queue::PublishFailed;
 
 /// The body of a publish request.
 #[derive(Debug, Deserialize)]
@@ -53,16 +52,7 @@ pub async fn publish(
     }
     // A node alone keeps its history in storage; a node on a bus, on the bus.
     let _write = state.begin_write(state.hub.bus().is_none())?;
-    let id = state.hub.publish(kind, data).await.map_err(|e| match e {
-        PublishFailed::Closed => {
-            ApiError::unavailable("shutting_down", "the server is shutting down", 5)
-        }
-        PublishFailed::Unavailable => ApiError::unavailable(
-            "log_unavailable",
-            "the event could not be stored; retry later",
-            5,
-        ),
-    })?;
+    let id = state.publish(kind, data).await.map_err(ApiError::from)?;
     Ok(json_response(
         StatusCode::ACCEPTED,
         &json!({ "id": id.to_string() }),
