@@ -11,11 +11,9 @@
 #![warn(missing_docs, missing_debug_implementations)]
 
 pub mod clock;
-pub mod config;
 pub mod http;
 pub mod items;
 pub mod log;
-pub mod metrics;
 pub mod ops;
 pub mod storage;
 
@@ -26,7 +24,7 @@ use tidings_core::BrokerConfig;
 use tidings_core::mode::{Component, ModeConfig};
 use tokio::runtime::Handle;
 
-pub use config::Config;
+pub use ops::config::{self, Config};
 pub use ops::telemetry;
 
 use crate::clock::Clock;
@@ -38,8 +36,8 @@ use crate::log::bus::{self, Bus, BusConfig};
 use crate::log::epoch::new_epoch;
 use crate::log::history::{self, Loaded};
 use crate::log::hub::{Hub, Log, QueueLimits};
-use crate::metrics::Metrics;
 use crate::ops::lifecycle::Lifecycle;
+use crate::ops::metrics::Metrics;
 use crate::ops::mode_driver::{self, ModeControl};
 use crate::storage::Store;
 

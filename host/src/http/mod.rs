@@ -21,7 +21,7 @@ use poem::middleware::Cors;
 use poem::{Endpoint, EndpointExt, IntoResponse, Route, get, post, put};
 
 use self::state::AppState;
-use crate::metrics::route_label;
+use crate::ops::metrics::route_label;
 
 /// The HTTP application over `state`: every route, CORS when origins are
 /// configured, the demo's static files, and a request counter per route.

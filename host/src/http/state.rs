@@ -6,13 +6,13 @@ use std::time::Instant;
 use tidings_core::mode::Component;
 use tidings_core::{EventId, Kind};
 
-use crate::config::Config;
 use crate::http::error::ApiError;
 use crate::items::Items;
 use crate::log::hub::Hub;
 use crate::log::queue::PublishFailed;
-use crate::metrics::Metrics;
+use crate::ops::config::Config;
 use crate::ops::lifecycle::{Lifecycle, WriteGuard};
+use crate::ops::metrics::Metrics;
 use crate::ops::mode_driver::ModeControl;
 
 /// Seconds clients are told to wait before retrying a refused write.

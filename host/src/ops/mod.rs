@@ -6,6 +6,8 @@
 //! It may use the log (to publish mode changes) but never HTTP: the routes
 //! read it, it does not answer requests.
 
+pub mod config;
 pub mod lifecycle;
+pub mod metrics;
 pub mod mode_driver;
 pub mod telemetry;

@@ -3,7 +3,7 @@
 
 use tracing_subscriber::EnvFilter;
 
-use crate::config::LogFormat;
+use crate::ops::config::LogFormat;
 
 /// Installs the global subscriber.
 pub fn init(format: LogFormat) {

@@ -9,7 +9,7 @@ use serde_json::json;
 use tidings_core::mode::Component;
 
 use crate::http::state::AppState;
-use crate::metrics::Format;
+use crate::ops::metrics::Format;
 
 fn report(state: &AppState, status: &str) -> serde_json::Value {
     let last = state.mode.last_transition();
