@@ -1,0 +1,195 @@
+//! One SSE client of a run: it opens its stream over a bare `TcpStream`,
+//! parses events with the core's parser, tallies which seqs arrived, and
+//! reconnects with `Last-Event-ID` when told to or when the stream breaks.
+
+use std::sync::Arc;
+use std::sync::atomic::Ordering::Relaxed;
+use std::time::Duration;
+
+use tidings_core::wire::{ParsedEvent, Parser};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpStream;
+use tokio::sync::watch;
+
+use super::http::{BodyDecoder, Framing, head_len, parse_head, sse_request};
+use super::shared::Shared;
+use super::tally::{Outcome, Tally, seq_and_ts};
+
+/// Bytes read at once from one stream; also the most a response head may take.
+const READ_BUF: usize = 8 * 1024;
+
+/// One SSE client: connects, reads, reconnects with `Last-Event-ID` when
+/// told to (`--reconnect-after`) or when the stream breaks, until stopped.
+/// Returns its tally and whether it ever connected.
+pub async fn client(
+    sh: Arc<Shared>,
+    mut stop: watch::Receiver<bool>,
+    mut node: usize,
+) -> (Tally, bool) {
+    let args = &sh.args;
+    let mut tally = Tally::new(args.events);
+    let mut buf = vec![0u8; READ_BUF];
+    let mut events: Vec<ParsedEvent> = Vec::new();
+    let mut latencies: Vec<u64> = Vec::new();
+    let mut last_id: Option<String> = None;
+    let mut established = false;
+    let mut failures = 0u32;
+    let timeout = Duration::from_secs_f64(args.connect_timeout);
+    let mut first = true;
+    loop {
+        if *stop.borrow() {
+            break;
+        }
+        // Each reconnect (or retry) goes to the next node, if several.
+        if !first {
+            node += 1;
+        }
+        first = false;
+        let opened = tokio::select! {
+            r = tokio::time::timeout(timeout, open(&sh, node, last_id.as_deref(), &mut buf)) => {
+                r.unwrap_or_else(|_| Err("connect: timed out".into()))
+            }
+            _ = stop.changed() => break,
+        };
+        let (mut stream, mut body, framing) = match opened {
+            Ok(o) => o,
+            Err(e) => {
+                sh.error(e);
+                failures += 1;
+                if established {
+                    sh.reconnect_failures.fetch_add(1, Relaxed);
+                } else if failures >= args.connect_attempts {
+                    sh.connect_failures.fetch_add(1, Relaxed);
+                    break;
+                }
+                let backoff = Duration::from_millis(100 * u64::from(failures.min(20)));
+                tokio::select! {
+                    _ = tokio::time::sleep(backoff) => continue,
+                    _ = stop.changed() => break,
+                }
+            }
+        };
+        if established {
+            sh.reconnects.fetch_add(1, Relaxed);
+        } else {
+            established = true;
+            sh.established.fetch_add(1, Relaxed);
+        }
+        failures = 0;
+        sh.connected_now.fetch_add(1, Relaxed);
+        let mut parser = Parser::with_max_line(1 << 20);
+        let mut decoder = BodyDecoder::new(framing);
+        let mut since_connect = 0u64;
+        let planned = loop {
+            let now = sh.now_us();
+            let mut bad = None;
+            let fed = decoder.feed(&buf[body.clone()], |payload| {
+                if bad.is_none()
+                    && let Err(e) = parser.feed(payload, &mut events)
+                {
+                    bad = Some(e);
+                }
+            });
+            for ev in events.drain(..) {
+                let Some((seq, ts)) = seq_and_ts(&ev.data) else {
+                    tally.other += 1;
+                    continue;
+                };
+                since_connect += 1;
+                if tally.record(seq, &sh.ledger) == Outcome::First {
+                    latencies.push(now.saturating_sub(ts));
+                }
+            }
+            if !latencies.is_empty() {
+                sh.delivered.fetch_add(latencies.len() as u64, Relaxed);
+                let mut h = sh.latency.lock().expect("latency lock");
+                for l in latencies.drain(..) {
+                    h.saturating_record(l.max(1));
+                }
+            }
+            if let Err(e) = fed {
+                sh.error(format!("stream: {e}"));
+                break false;
+            }
+            if let Some(e) = bad {
+                sh.error(format!("stream: {e}"));
+                break false;
+            }
+            if decoder.done() {
+                sh.error("stream: the response ended".into());
+                break false;
+            }
+            if args.reconnect_after.is_some_and(|k| since_connect >= k) {
+                break true;
+            }
+            let read = tokio::select! {
+                r = stream.read(&mut buf) => r,
+                _ = stop.changed() => {
+                    sh.connected_now.fetch_sub(1, Relaxed);
+                    return (tally, established);
+                }
+            };
+            match read {
+                Ok(0) => {
+                    sh.error("stream: closed by the server".into());
+                    break false;
+                }
+                Ok(n) => body = 0..n,
+                Err(e) => {
+                    sh.error(format!("stream: {e}"));
+                    break false;
+                }
+            }
+        };
+        sh.connected_now.fetch_sub(1, Relaxed);
+        if !planned {
+            sh.disconnects.fetch_add(1, Relaxed);
+        }
+        if !parser.last_event_id().is_empty() {
+            last_id = Some(parser.last_event_id().to_owned());
+        }
+        drop(stream);
+    }
+    (tally, established)
+}
+
+/// Connects, sends the SSE request and reads the response head into `buf`;
+/// returns the stream, where body bytes already read lie in `buf`, and the
+/// body's framing.
+async fn open(
+    sh: &Shared,
+    node: usize,
+    last_id: Option<&str>,
+    buf: &mut [u8],
+) -> Result<(TcpStream, std::ops::Range<usize>, Framing), String> {
+    let _permit = sh.connect_gate.acquire().await.expect("gate never closes");
+    let url = &sh.sub[node % sh.sub.len()];
+    let mut stream = TcpStream::connect(url.addr)
+        .await
+        .map_err(|e| format!("connect: {e}"))?;
+    stream
+        .write_all(&sse_request(url, last_id))
+        .await
+        .map_err(|e| format!("connect: {e}"))?;
+    let mut filled = 0;
+    loop {
+        if filled == buf.len() {
+            return Err("connect: response head too large".into());
+        }
+        let n = stream
+            .read(&mut buf[filled..])
+            .await
+            .map_err(|e| format!("connect: {e}"))?;
+        if n == 0 {
+            return Err("connect: closed before a response".into());
+        }
+        filled += n;
+        if let Some(len) = head_len(&buf[..filled]) {
+            let head = parse_head(&buf[..len]).map_err(|e| format!("connect: {e}"))?;
+            if head.status != 200 {
+                return Err(format!("connect: status {}", head.status));
+            }
+            return Ok((stream, len..filled, head.framing));
+        }
+    }
+}
