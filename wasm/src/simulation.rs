@@ -140,8 +140,11 @@ impl Simulation {
         self.sim.script()
     }
 
-    /// Publishes one event, as `POST /api/publish` would, and returns its id;
-    /// throws while the mode is `read_only` or for a bad type.
+    /// Publishes one event, as `POST /api/publish` would, and returns its id
+    /// once it is stored: at once with `commitLatencyMs` 0, else
+    /// `undefined` while it waits for its write (see `committing`). Throws
+    /// while the mode is `read_only`, when the publish queue is full (where
+    /// the server would make the publisher wait), or for a bad type.
     ///
     /// ```js
     /// const sim = new Simulation({ seed: 1 });
@@ -149,12 +152,18 @@ impl Simulation {
     /// let threw = false;
     /// try { sim.publish("bad type", "x"); } catch (e) { threw = true; }
     /// console.assert(threw);
+    /// const slow = new Simulation({ commitLatencyMs: 10, publishQueue: 1 });
+    /// console.assert(slow.publish("note", "a") === undefined);   // being written
+    /// slow.publish("note", "b");                                 // queued
+    /// let full = false;
+    /// try { slow.publish("note", "c"); } catch (e) { full = /queue is full/.test(e.message); }
+    /// console.assert(full);
     /// ```
     pub fn publish(
         &mut self,
         #[wasm_bindgen(js_name = "type")] event_type: &str,
         data: &str,
-    ) -> Result<String, JsError> {
+    ) -> Result<Option<String>, JsError> {
         self.sim.publish(event_type, data).map_err(sim_error)
     }
 
@@ -305,6 +314,53 @@ impl Simulation {
             .advance(ms as u64)
             .map(|now| now as f64)
             .map_err(sim_error)
+    }
+
+    /// Makes each write of the publish intake take `ms` of virtual time
+    /// from now on (0 to 60000; a write under way keeps its end), as a
+    /// slower or faster store would. Published events then wait, shown by
+    /// `committing`, and reach the ring and the clients when their write
+    /// ends; publishes made meanwhile are written together in the next.
+    ///
+    /// ```js
+    /// const sim = new Simulation({ seed: 2 });
+    /// sim.connect("A", true);
+    /// sim.setCommitLatency(30);
+    /// sim.publishBurst(3);                 // one write of 1, then one of 2
+    /// console.assert(sim.clients()[0].received === 0 && sim.stats().commitDue === 30);
+    /// sim.advance(60);
+    /// console.assert(sim.clients()[0].received === 3 && sim.stats().commits === 2);
+    /// console.assert(sim.script === "connect:A,latency:30,publish:3,advance:60");
+    /// ```
+    #[wasm_bindgen(js_name = setCommitLatency)]
+    pub fn set_commit_latency(&mut self, ms: f64) -> Result<(), JsError> {
+        if !(ms >= 0.0 && ms.fract() == 0.0) {
+            return Err(js_error(
+                "a commit latency is a whole number of milliseconds",
+            ));
+        }
+        self.sim.set_commit_latency(ms as u64).map_err(sim_error)
+    }
+
+    /// The events published and not stored yet, in the order they will get
+    /// their ids: those in the write under way (`phase` `"writing"`), then
+    /// those queued for the next (`"queued"`), each with `commitAt`, when
+    /// it enters the history. Empty with `commitLatencyMs` 0.
+    ///
+    /// ```js
+    /// const sim = new Simulation({ commitLatencyMs: 100 });
+    /// sim.publish("note", "first");
+    /// sim.advance(40);
+    /// sim.publish("note", "second");
+    /// const [a, b] = sim.committing();
+    /// console.assert(a.phase === "writing" && a.commitAt === 100 && a.queuedAt === 0);
+    /// console.assert(b.phase === "queued" && b.commitAt === 200 && b.data === "second");
+    /// sim.advance(60);
+    /// console.assert(sim.committing().length === 1 && sim.ring().head === 1);
+    /// ```
+    #[wasm_bindgen(unchecked_return_type = "PendingEvent[]")]
+    pub fn committing(&self) -> Result<JsValue, JsError> {
+        to_js(&self.sim.committing())
     }
 
     /// Feeds one storage probe outcome now; returns the mode transition it
@@ -497,7 +553,10 @@ impl Simulation {
     }
 
     /// The broker's counters (published, delivered, catch-ups, resets,
-    /// lagged, wake-ups), connected clients and the clock.
+    /// lagged, wake-ups), connected clients, the clock, and the publish
+    /// intake's: its latency, events queued and being written, when the
+    /// write ends, writes finished, and events of bursts refused for a full
+    /// queue.
     ///
     /// ```js
     /// const sim = new Simulation({ ringSize: 2 });

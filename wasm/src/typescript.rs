@@ -31,6 +31,32 @@ export interface SimulationConfig {
   recoverThreshold?: number;
   /** Start with the operator's read-only flag set (default false). */
   readOnly?: boolean;
+  /**
+   * Virtual time one write of the publish intake takes, 0 to 60000 ms
+   * (default 0: every publish is stored at once). Published events reach the
+   * ring, their ids and the clients when their write ends.
+   */
+  commitLatencyMs?: number;
+  /**
+   * Publishes the intake holds while a write is under way, 1 to 10000
+   * (default 1024). One more is refused: the server would make it wait up to
+   * --publish-queue-wait. Mode changes never count against it.
+   */
+  publishQueue?: number;
+}
+
+/** An event published and not stored yet: it gets its id when its write ends. */
+export interface PendingEvent {
+  type: string;
+  data: string;
+  /** A `server.state` mode change, queued even when the queue is full. */
+  modeChange: boolean;
+  /** In the write under way, or queued for the next. */
+  phase: "writing" | "queued";
+  /** Virtual time it was published. */
+  queuedAt: number;
+  /** Virtual time it enters the history (for a queued event, at the current latency). */
+  commitAt: number;
 }
 
 /** A client of the simulation. */
@@ -94,12 +120,20 @@ export interface ModeView {
   transitions: Transition[];
 }
 
-/** The broker's counters and the clock. */
+/** The broker's counters, the publish intake's and the clock. */
 export interface SimulationStats {
   now: number; published: number; delivered: number; catchUps: number;
   resets: number; lagged: number; wakeups: number; subscribers: number;
   /** When stored events wait for a wake-up: the time of the flush that delivers them. */
   flushDue: number | null;
+  /** How long a write of the publish intake takes now. */
+  commitLatencyMs: number;
+  /** Events queued for the next write, and in the write under way. */
+  queued: number; writing: number;
+  /** When the write under way ends. */
+  commitDue: number | null;
+  /** Writes finished, and events of bursts refused for a full queue. */
+  commits: number; refused: number;
 }
 
 /** One event dispatched by the SSE parser. */

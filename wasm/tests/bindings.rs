@@ -198,3 +198,55 @@ fn event_ids_split_or_throw() {
         assert!(parse_event_id(bad).is_err(), "{bad:?}");
     }
 }
+
+#[wasm_bindgen_test]
+fn the_publish_intake_shows_what_is_committing_as_plain_objects() {
+    let cfg = json!({ "seed": 3, "commitLatencyMs": 20, "publishQueue": 2 });
+    let mut sim = Simulation::new(cfg_of(cfg.clone())).unwrap();
+    let config = rs(sim.config().unwrap());
+    assert_eq!(
+        (
+            config["commitLatencyMs"].clone(),
+            config["publishQueue"].clone()
+        ),
+        (json!(20), json!(2))
+    );
+    sim.connect("A", true).unwrap();
+    assert_eq!(sim.publish("note", "a").unwrap(), None);
+    sim.publish("note", "b").unwrap();
+    sim.publish("note", "c").unwrap();
+    assert_eq!(
+        message(sim.publish("note", "d").unwrap_err()),
+        "the publish queue is full"
+    );
+    let pending = rs(sim.committing().unwrap());
+    assert_eq!(
+        pending[0],
+        json!({ "type": "note", "data": "a", "modeChange": false, "phase": "writing", "queuedAt": 0, "commitAt": 20 })
+    );
+    assert_eq!(pending[2]["phase"], "queued");
+    assert_eq!(pending[2]["commitAt"], 40);
+    let stats = sim.stats().unwrap();
+    assert_eq!(field(&stats, "commitDue").as_f64(), Some(20.0));
+    assert_eq!(field(&stats, "queued").as_f64(), Some(2.0));
+    assert!(message(sim.set_commit_latency(0.5).unwrap_err()).contains("whole number"));
+    assert!(message(sim.set_commit_latency(60_001.0).unwrap_err()).contains("at most 60000"));
+    sim.set_commit_latency(5.0).unwrap();
+    sim.advance(40.0).unwrap();
+    assert!(field(&sim.stats().unwrap(), "commitDue").is_null());
+    assert_eq!(rs(sim.committing().unwrap()), json!([]));
+    assert_eq!(
+        sim.script(),
+        "connect:A,event:note:a,event:note:b,event:note:c,latency:5,advance:40"
+    );
+    let again = Simulation::replay(cfg_of(cfg), &sim.script()).unwrap();
+    assert_eq!(
+        rs(again.log("A", None).unwrap()),
+        rs(sim.log("A", None).unwrap())
+    );
+    let err = Simulation::new(cfg_of(json!({ "publishQueue": 0 }))).unwrap_err();
+    assert_eq!(
+        message(err),
+        "invalid configuration: publishQueue must be 1 to 10000"
+    );
+}

@@ -8,13 +8,28 @@ use tidings_core::Kind;
 use tidings_core::mode::{Mode, OperatorInput, Transition};
 
 use crate::sim::Sim;
-use crate::sim::config::{MAX_ADVANCE_MS, MAX_BURST, SimError};
+use crate::sim::config::{MAX_ADVANCE_MS, MAX_BURST, MAX_COMMIT_LATENCY_MS, SimError};
 use crate::sim::script::percent_encode;
 
 impl Sim {
-    /// Publishes one event, as `POST /api/publish` would; refused while the
-    /// mode is `read_only`.
-    pub fn publish(&mut self, event_type: &str, data: &str) -> Result<String, SimError> {
+    /// Publishes one event, as `POST /api/publish` would: its id once it is
+    /// stored, at once with a commit latency of 0, else `None` while it
+    /// waits for its write (see [`committing`](Sim::committing)). Refused
+    /// while the mode is `read_only`, and when the publish queue is full.
+    ///
+    /// ```
+    /// use tidings_wasm::sim::{Sim, SimConfig, SimError};
+    /// let mut sim = Sim::new(SimConfig::default()).unwrap();
+    /// assert_eq!(sim.publish("note", "now").unwrap().as_deref(), Some("s1-1"));
+    ///
+    /// let slow = SimConfig { commit_latency_ms: 20, publish_queue: 1, ..SimConfig::default() };
+    /// let mut sim = Sim::new(slow).unwrap();
+    /// assert_eq!(sim.publish("note", "written").unwrap(), None); // the writer took it
+    /// assert_eq!(sim.publish("note", "queued").unwrap(), None); // waits for the next write
+    /// assert_eq!(sim.publish("note", "refused"), Err(SimError::QueueFull));
+    /// assert_eq!(sim.script(), "event:note:written,event:note:queued");
+    /// ```
+    pub fn publish(&mut self, event_type: &str, data: &str) -> Result<Option<String>, SimError> {
         let kind = Kind::new(event_type)?;
         let id = self.do_publish(kind, data.to_owned())?;
         self.record(format!("event:{event_type}:{}", percent_encode(data)));
@@ -22,7 +37,10 @@ impl Sim {
         Ok(id)
     }
 
-    /// Publishes `n` events of random item kinds at the current time.
+    /// Publishes `n` events of random item kinds at the current time;
+    /// returns the head seq. Those that find the publish queue full are
+    /// refused and counted in
+    /// [`StatsView::refused`](crate::sim::StatsView::refused).
     pub fn publish_burst(&mut self, n: u64) -> Result<u64, SimError> {
         if !(1..=MAX_BURST).contains(&n) {
             return Err(SimError::BadBurst);
@@ -126,6 +144,28 @@ impl Sim {
         self.do_advance(ms);
         self.record(format!("advance:{ms}"));
         Ok(self.now.0)
+    }
+
+    /// Makes each write of the publish intake take `ms` of virtual time
+    /// from now on (at most [`MAX_COMMIT_LATENCY_MS`]), as a slower or
+    /// faster store would; a write under way keeps its end.
+    ///
+    /// ```
+    /// use tidings_wasm::sim::{Sim, SimConfig};
+    /// let mut sim = Sim::new(SimConfig::default()).unwrap();
+    /// sim.set_commit_latency(50).unwrap();
+    /// sim.publish("note", "slow").unwrap();
+    /// assert_eq!(sim.committing()[0].commit_at, 50);
+    /// assert!(sim.set_commit_latency(60_001).is_err());
+    /// assert_eq!(sim.script(), "latency:50,event:note:slow");
+    /// ```
+    pub fn set_commit_latency(&mut self, ms: u64) -> Result<(), SimError> {
+        if ms > MAX_COMMIT_LATENCY_MS {
+            return Err(SimError::BadLatency);
+        }
+        self.committer.set_latency(ms);
+        self.record(format!("latency:{ms}"));
+        Ok(())
     }
 
     /// Feeds one storage probe outcome to the mode machine now.

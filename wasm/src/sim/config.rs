@@ -17,6 +17,10 @@ pub const MAX_CLIENTS: usize = 64;
 pub const MAX_RING: usize = 4096;
 /// Shortest heartbeat or probe interval, when enabled.
 pub const MIN_TIMER_MS: u64 = 10;
+/// Longest simulated write of the publish intake.
+pub const MAX_COMMIT_LATENCY_MS: u64 = 60_000;
+/// Most publishes the publish intake may be configured to hold.
+pub const MAX_PUBLISH_QUEUE: usize = 10_000;
 
 /// How a simulation is set up. Every field has a default, so a partial
 /// object (in JavaScript, `{ seed: 7 }`) is a complete configuration.
@@ -44,6 +48,15 @@ pub struct SimConfig {
     pub recover_threshold: u32,
     /// Whether the operator's read-only flag is set at the start.
     pub read_only: bool,
+    /// Virtual time one write of the publish intake takes (0 to
+    /// [`MAX_COMMIT_LATENCY_MS`]): a published event enters the history,
+    /// and gets its id, this long after the writer took it. `0` stores
+    /// every publish at once.
+    pub commit_latency_ms: u64,
+    /// Publishes the intake holds while a write is under way (1 to
+    /// [`MAX_PUBLISH_QUEUE`]); one more is refused with
+    /// [`SimError::QueueFull`]. Mode changes do not count against it.
+    pub publish_queue: usize,
 }
 
 impl Default for SimConfig {
@@ -58,6 +71,8 @@ impl Default for SimConfig {
             fail_threshold: 3,
             recover_threshold: 2,
             read_only: false,
+            commit_latency_ms: 0,
+            publish_queue: 1024,
         }
     }
 }
@@ -87,6 +102,16 @@ pub enum SimError {
     /// Publishing while the mode is `read_only`, as the server refuses it.
     #[error("writes are refused while the mode is read_only")]
     ReadOnly,
+    /// Publishing while the publish intake holds
+    /// [`publish_queue`](SimConfig::publish_queue) events waiting for their
+    /// write. The server makes such a publisher wait for room, up to
+    /// `--publish-queue-wait`, and answers 503 only then; an action cannot
+    /// wait, so the simulator refuses at once.
+    #[error("the publish queue is full")]
+    QueueFull,
+    /// A commit latency above [`MAX_COMMIT_LATENCY_MS`].
+    #[error("a commit takes at most {MAX_COMMIT_LATENCY_MS} ms")]
+    BadLatency,
     /// An event type is not 1 to 64 characters of `[A-Za-z0-9._-]`.
     #[error(transparent)]
     Kind(#[from] KindError),

@@ -1,11 +1,12 @@
-//! The engine under the actions: publishing into the broker and its ring
-//! mirror, connecting and polling clients, the virtual clock's timers, the
-//! mode machine's transitions, and chaos steps.
+//! The engine under the actions: publishing through the intake into the
+//! broker and its ring mirror, connecting and polling clients, the virtual
+//! clock's timers, the mode machine's transitions, and chaos steps.
 //!
 //! Nothing here records to the script: the public actions call in here and
 //! record what succeeded, and a chaos step calls in here directly, since
 //! the seed fixes what it does.
 
+use futures::FutureExt;
 use futures::task::ArcWake;
 use tidings_core::mode::{Component, Mode, OperatorInput, Transition};
 use tidings_core::wire::Parser;
@@ -50,18 +51,29 @@ impl Sim {
         }
     }
 
-    pub(super) fn do_publish(&mut self, kind: Kind, data: String) -> Result<String, SimError> {
+    /// Queues one publish in the intake; its id when it was stored at once
+    /// (a commit latency of 0), `None` while it waits for its write.
+    pub(super) fn do_publish(
+        &mut self,
+        kind: Kind,
+        data: String,
+    ) -> Result<Option<String>, SimError> {
         if self.mode.mode() == Mode::ReadOnly {
             return Err(SimError::ReadOnly);
         }
-        let stored = self
-            .broker
-            .publish(Event::new(kind, data), self.now)
-            .expect("the simulator never closes its broker");
-        self.store(&stored);
-        Ok(stored.id().to_string())
+        let mut ticket = self.committer.publish(kind, data, self.now)?;
+        self.run_writer();
+        // Answered already if its write ended at once; otherwise the
+        // publisher, which cannot wait here, finds its event in the ring.
+        Ok((&mut ticket).now_or_never().map(|answer| {
+            answer
+                .expect("the simulated writer answers every publish")
+                .to_string()
+        }))
     }
 
+    /// Publishes `n` events of random kinds; those that find the queue
+    /// full are refused and counted, the others queued.
     pub(super) fn do_burst(&mut self, n: u64) -> Result<(), SimError> {
         if self.mode.mode() == Mode::ReadOnly {
             return Err(SimError::ReadOnly);
@@ -71,9 +83,33 @@ impl Sim {
             let part = self.rng.below(1000);
             let data = format!(r#"{{"part_number":"P-{part:03}","n":{}}}"#, self.made);
             self.made += 1;
-            self.do_publish(Kind::new(kind).expect("valid kind"), data)?;
+            match self.do_publish(Kind::new(kind).expect("valid kind"), data) {
+                Ok(_) => {}
+                Err(SimError::QueueFull) => self.committer.note_refused(),
+                Err(e) => return Err(e),
+            }
         }
         Ok(())
+    }
+
+    /// Stores every write of the intake that has ended by now, in order,
+    /// giving each event the next id, and answers its publisher.
+    pub(super) fn run_writer(&mut self) {
+        while let Some(batch) = self.committer.next_due(self.now) {
+            for entry in batch {
+                let urgent = entry.is_urgent();
+                let (pending, reply) = entry.into_parts();
+                let stored = if urgent {
+                    self.broker.publish_state(&pending.data, self.now)
+                } else {
+                    self.broker
+                        .publish(Event::new(pending.kind, pending.data), self.now)
+                }
+                .expect("the simulator never closes its broker");
+                self.store(&stored);
+                reply.answer(stored.id().clone());
+            }
+        }
     }
 
     /// The index of `name` for a new connection, created on first use.
@@ -178,6 +214,7 @@ impl Sim {
                 break;
             }
             let next = [
+                self.committer.next_commit(),
                 self.broker.next_flush(),
                 self.next_heartbeat,
                 self.next_probe,
@@ -190,9 +227,10 @@ impl Sim {
         }
     }
 
-    /// Runs what is due at the current time: a probe, a heartbeat, a flush,
-    /// then polls the woken clients.
+    /// Runs what is due at the current time: a write's commit, a probe, a
+    /// heartbeat, a flush, then polls the woken clients.
     fn run_due(&mut self) {
+        self.run_writer();
         let now = self.now;
         if let Some(t) = self.next_probe.filter(|t| *t <= now) {
             self.do_probe(self.storage_up);
@@ -219,13 +257,12 @@ impl Sim {
         t.inspect(|t| self.publish_transition(t))
     }
 
+    /// Queues the `server.state` event of `t`; it is stored, in order with
+    /// the publishes queued before it, when its write ends.
     fn publish_transition(&mut self, t: &Transition) {
-        let stored = self
-            .broker
-            .publish_state(&t.to_json(), self.now)
-            .expect("the simulator never closes its broker");
-        self.store(&stored);
+        self.committer.publish_state(t.to_json(), self.now);
         self.transitions.push(*t);
+        self.run_writer();
     }
 
     pub(super) fn chaos_step(&mut self) {

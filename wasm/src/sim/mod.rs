@@ -37,6 +37,8 @@
 //! by concern, each file one `impl Sim` block:
 //!
 //! - `config`: [`SimConfig`], the limits and [`SimError`];
+//! - `commit`: the publish intake and its simulated writer, with the
+//!   [`PendingEvent`]s on their way into the history;
 //! - `rng`: the seeded [`Rng`];
 //! - `client`: a simulated browser and its [`LogEntry`] log;
 //! - `actions`: the public actions, which check, act and record;
@@ -45,12 +47,23 @@
 //! - `view`: the snapshots a page draws ([`Sim::clients`], [`Sim::ring`], …).
 //!
 //! Imports between them run one way: `actions` uses `script` and `config`;
-//! `engine` uses `client`, `view` and `config`; `view` uses `client` and
-//! `config`; `script` uses `config`; `client`, `config` and `rng` use none
-//! of the others.
+//! `engine` uses `client`, `commit`, `view` and `config`; `view` uses
+//! `client`, `commit` and `config`; `script` and `commit` use `config`;
+//! `client`, `config` and `rng` use none of the others.
+//!
+//! # Publishing
+//!
+//! Publishes and mode changes go through the core's bounded publish intake
+//! and a simulated writer whose writes take
+//! [`commit_latency_ms`](SimConfig::commit_latency_ms) of virtual time (see
+//! `commit`): an event enters the ring, gets its id and reaches clients
+//! when its write ends, and a publish that finds the queue full is refused
+//! where the server would make it wait. With the default latency of 0
+//! every publish is stored the moment it is made.
 
 mod actions;
 mod client;
+mod commit;
 mod config;
 mod engine;
 mod rng;
@@ -64,8 +77,11 @@ use tidings_core::{Broker, BrokerConfig, Epoch, Millis};
 
 use crate::sim::client::Client;
 pub use crate::sim::client::{LogEntry, LogKind, Phase};
+use crate::sim::commit::Committer;
+pub use crate::sim::commit::{CommitPhase, PendingEvent};
 pub use crate::sim::config::{
-    MAX_ADVANCE_MS, MAX_BURST, MAX_CLIENTS, MAX_RING, MIN_TIMER_MS, SimConfig, SimError,
+    MAX_ADVANCE_MS, MAX_BURST, MAX_CLIENTS, MAX_COMMIT_LATENCY_MS, MAX_PUBLISH_QUEUE, MAX_RING,
+    MIN_TIMER_MS, SimConfig, SimError,
 };
 pub use crate::sim::rng::Rng;
 pub use crate::sim::script::{percent_decode, percent_encode};
@@ -97,6 +113,8 @@ pub struct Sim {
     storage_up: bool,
     next_heartbeat: Option<Millis>,
     next_probe: Option<Millis>,
+    /// The publish intake and its writer.
+    committer: Committer,
     script: Vec<String>,
     /// Events made by bursts so far, numbered in their data.
     made: u64,
@@ -121,6 +139,12 @@ impl Sim {
         }
         if config.flush_interval_ms > 1000 {
             return bad("flushIntervalMs must be 0 to 1000");
+        }
+        if config.commit_latency_ms > MAX_COMMIT_LATENCY_MS {
+            return bad("commitLatencyMs must be 0 to 60000");
+        }
+        if !(1..=MAX_PUBLISH_QUEUE).contains(&config.publish_queue) {
+            return bad("publishQueue must be 1 to 10000");
         }
         for (name, ms) in [
             ("heartbeatIntervalMs", config.heartbeat_interval_ms),
@@ -152,6 +176,7 @@ impl Sim {
             transitions: vec![*mode.last_transition()],
             next_heartbeat: timer(config.heartbeat_interval_ms),
             next_probe: timer(config.probe_interval_ms),
+            committer: Committer::new(config.publish_queue, config.commit_latency_ms),
             config,
             broker,
             mode,

@@ -27,6 +27,7 @@ impl Sim {
     /// | `probe:ok`, `probe:fail` | one storage probe |
     /// | `storage:up`, `storage:down` | what periodic probes find |
     /// | `read-only:on`, `read-only:off`, `read-only:toggle` | operator flag |
+    /// | `latency:<ms>` | each write of the publish intake takes `ms` from now on |
     /// | `heartbeat`, `chaos:<steps>` | |
     ///
     /// ```
@@ -61,6 +62,7 @@ impl Sim {
             "stall" => self.stall(arg),
             "resume" => self.resume(arg),
             "advance" => self.advance(number(arg)?).map(drop),
+            "latency" => self.set_commit_latency(number(arg)?),
             "probe" | "storage" => {
                 let up = match arg {
                     "ok" if verb == "probe" => true,

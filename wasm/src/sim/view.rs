@@ -1,5 +1,6 @@
 //! What a page draws: plain, serialisable snapshots of the clients, the
-//! history ring, the mode machine and the counters.
+//! history ring, the events on their way into it, the mode machine and
+//! the counters.
 //!
 //! Views are taken on request (copies, except a client's log, which is
 //! lent); nothing here changes the simulation, so reading one between two
@@ -11,6 +12,7 @@ use tidings_core::mode::{Component, Mode, Transition};
 
 use crate::sim::Sim;
 use crate::sim::client::LogEntry;
+use crate::sim::commit::PendingEvent;
 use crate::sim::config::SimError;
 
 /// A client as the page draws it.
@@ -98,7 +100,7 @@ pub struct ModeView {
     pub transitions: Vec<Transition>,
 }
 
-/// The broker's counters and the clock.
+/// The broker's counters, the publish intake's and the clock.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct StatsView {
@@ -121,6 +123,20 @@ pub struct StatsView {
     /// When stored events wait for the next wake-up: the time of the flush
     /// that will deliver them.
     pub flush_due: Option<u64>,
+    /// How long a write of the publish intake takes now.
+    pub commit_latency_ms: u64,
+    /// Events in the publish queue, waiting for the next write.
+    pub queued: usize,
+    /// Events in the write under way.
+    pub writing: usize,
+    /// When the write under way ends and its events are stored.
+    pub commit_due: Option<u64>,
+    /// Writes finished (one per publish with a latency of 0; fewer, each
+    /// of several events, under load with a latency).
+    pub commits: u64,
+    /// Events of bursts and streams refused because the publish queue was
+    /// full (a single refused publish is an error and changes nothing).
+    pub refused: u64,
 }
 
 impl Sim {
@@ -195,7 +211,32 @@ impl Sim {
             wakeups: s.wakeups,
             subscribers: self.broker.subscribers(),
             flush_due: self.broker.next_flush().map(|t| t.0),
+            commit_latency_ms: self.committer.latency_ms(),
+            queued: self.committer.queued(),
+            writing: self.committer.writing(),
+            commit_due: self.committer.next_commit().map(|t| t.0),
+            commits: self.committer.commits(),
+            refused: self.committer.refused(),
         }
+    }
+
+    /// The events published and not stored yet: those in the write under
+    /// way, then those queued for the next, each in the order they will get
+    /// their ids. Always empty with a commit latency of 0.
+    ///
+    /// ```
+    /// use tidings_wasm::sim::{CommitPhase, Sim, SimConfig};
+    /// let mut sim = Sim::new(SimConfig { commit_latency_ms: 10, ..SimConfig::default() }).unwrap();
+    /// sim.publish_burst(3).unwrap(); // the writer takes the first alone
+    /// let pending = sim.committing();
+    /// let when: Vec<_> = pending.iter().map(|e| (e.phase, e.commit_at)).collect();
+    /// assert_eq!(when, [(CommitPhase::Writing, 10), (CommitPhase::Queued, 20), (CommitPhase::Queued, 20)]);
+    /// sim.advance(20).unwrap();
+    /// assert!(sim.committing().is_empty());
+    /// assert_eq!((sim.ring().head, sim.stats().commits), (3, 2));
+    /// ```
+    pub fn committing(&self) -> Vec<PendingEvent> {
+        self.committer.pending(self.now)
     }
 
     /// Seq of the oldest event the ring holds (`head + 1` when empty).
