@@ -4,6 +4,7 @@
 //! parser.
 #![warn(missing_docs, missing_debug_implementations)]
 
+pub mod bad_requests;
 pub mod bus;
 pub mod imports;
 pub mod redis;
