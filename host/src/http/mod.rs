@@ -9,6 +9,7 @@
 
 pub mod accept;
 pub mod auth;
+pub mod body;
 pub mod error;
 pub mod lean;
 pub mod routes;

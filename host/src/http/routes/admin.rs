@@ -10,8 +10,8 @@ use serde_json::json;
 use tidings_core::mode::OperatorInput;
 
 use crate::http::auth::{Role, require};
+use crate::http::body::{json_body, json_response};
 use crate::http::error::ApiError;
-use crate::http::routes::{json_body, json_response};
 use crate::http::state::AppState;
 
 #[derive(Debug, Deserialize)]

@@ -12,8 +12,8 @@ use serde::Serialize;
 use serde_json::json;
 use tidings_core::Kind;
 
+use crate::http::body::{json_body, json_response, read_body};
 use crate::http::error::ApiError;
-use crate::http::routes::{json_body, json_response, read_body};
 use crate::http::state::AppState;
 use crate::items::import::{ImportError, parse_csv, parse_ods};
 use crate::items::{ItemUpdate, NewItem, NewRevision, valid_part_number};

@@ -1,4 +1,7 @@
-//! The HTTP routes, and the helpers they share for bodies.
+//! The HTTP routes, one file per resource. A route parses and checks its
+//! request, then calls the log or the items through
+//! [`AppState`](super::state::AppState); it never stores an event or touches
+//! storage itself, and never reads another route's file.
 
 pub mod admin;
 pub mod events;
@@ -6,43 +9,10 @@ pub mod health;
 pub mod items;
 pub mod publish;
 
-use bytes::Bytes;
-use poem::error::ReadBodyError;
-use poem::http::StatusCode;
-use poem::{Body, Response};
-use serde::Serialize;
-use serde::de::DeserializeOwned;
-
 use crate::http::error::ApiError;
 
 /// Any method on an unknown API path.
 #[poem::handler]
 pub fn not_found(req: &poem::Request) -> ApiError {
     ApiError::not_found(format!("no route {} {}", req.method(), req.uri().path()))
-}
-
-/// Reads a body of at most `limit` bytes; larger answers 413.
-pub async fn read_body(body: Body, limit: usize) -> Result<Bytes, ApiError> {
-    body.into_bytes_limit(limit).await.map_err(|e| match e {
-        ReadBodyError::PayloadTooLarge => {
-            ApiError::too_large(format!("the body is larger than {limit} bytes"))
-        }
-        other => ApiError::bad_request(format!("cannot read the body: {other}")),
-    })
-}
-
-/// Reads and parses a JSON body; malformed JSON or wrong types answer 400
-/// with serde's description.
-pub async fn json_body<T: DeserializeOwned>(body: Body, limit: usize) -> Result<T, ApiError> {
-    let bytes = read_body(body, limit).await?;
-    serde_json::from_slice(&bytes)
-        .map_err(|e| ApiError::bad_request(format!("invalid JSON body: {e}")))
-}
-
-/// A JSON response.
-pub fn json_response(status: StatusCode, value: &impl Serialize) -> Response {
-    Response::builder()
-        .status(status)
-        .content_type("application/json")
-        .body(serde_json::to_vec(value).expect("responses serialise"))
 }

@@ -9,8 +9,8 @@ use serde::Deserialize;
 use serde_json::json;
 use tidings_core::Kind;
 
+use crate::http::body::{json_body, json_response};
 use crate::http::error::ApiError;
-use crate::http::routes::{json_body, json_response};
 use crate::http::state::AppState;
 
 /// The body of a publish request.
