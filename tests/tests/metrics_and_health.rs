@@ -1,13 +1,20 @@
 //! `/metrics` is Prometheus text whose counters follow what the server does,
-//! in OpenMetrics to a scraper that asks for it; `/health` and `/ready`
+//! in OpenMetrics to a scraper that asks for it, and the Prometheus
+//! project's own Python parsers read both formats; `/health` and `/ready`
 //! report mode, streams, storage, version and uptime.
 
+use std::path::PathBuf;
+use std::process::Stdio;
 use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
 use tidings_tests::{SseClient, Tidings, content_type, http};
+use tokio::io::AsyncWriteExt;
 
 const WAIT: Duration = Duration::from_secs(10);
+
+/// What Prometheus sends by default.
+const PROMETHEUS_ACCEPT: &str = "application/openmetrics-text;version=1.0.0,application/openmetrics-text;version=0.0.1;q=0.75,text/plain;version=0.0.4;q=0.5,*/*;q=0.1";
 
 /// The value of the sample `series` (name plus labels, exactly as written).
 fn sample(text: &str, series: &str) -> Option<f64> {
@@ -169,11 +176,9 @@ async fn metrics_speak_open_metrics_to_a_scraper_that_asks() {
     let server = Tidings::start(&[]).await;
     let (status, body) = server.publish("test.metric", json!({})).await;
     assert_eq!(status, 202, "{body}");
-    // What Prometheus sends by default.
-    let accept = "application/openmetrics-text;version=1.0.0,application/openmetrics-text;version=0.0.1;q=0.75,text/plain;version=0.0.4;q=0.5,*/*;q=0.1";
     let resp = http()
         .get(server.url("/metrics"))
-        .header("accept", accept)
+        .header("accept", PROMETHEUS_ACCEPT)
         .send()
         .await
         .expect("request");
@@ -215,6 +220,167 @@ async fn metrics_speak_open_metrics_to_a_scraper_that_asks() {
         classic.contains("# TYPE tidings_events_published_total counter"),
         "{classic}"
     );
+}
+
+/// The Python that has PyPI `prometheus-client`: `TIDINGS_PYTHON`, else the
+/// venv `scripts/test` makes in the tools cache.
+fn python() -> PathBuf {
+    if let Some(path) = std::env::var_os("TIDINGS_PYTHON") {
+        return path.into();
+    }
+    let tools = std::env::var_os("TIDINGS_TOOLS")
+        .map(PathBuf::from)
+        .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".cache/tidings/tools")))
+        .expect("neither TIDINGS_TOOLS nor HOME is set");
+    let default = tools.join("py/bin/python");
+    assert!(
+        default.exists(),
+        "TIDINGS_PYTHON is not set and {} does not exist: run scripts/test once \
+         (it installs PyPI prometheus-client there), or point TIDINGS_PYTHON at a \
+         Python that has it",
+        default.display()
+    );
+    default
+}
+
+/// What the Prometheus project's parser for `format` (`classic` or
+/// `openmetrics`) reads in `text`: family name → type, unit and samples.
+/// Panics, with the parser's error, when it refuses the text.
+async fn parsed_by_prometheus(text: &str, format: &str) -> Value {
+    let python = python();
+    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/parse_metrics.py");
+    let mut child = tokio::process::Command::new(&python)
+        .args([script, format])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .kill_on_drop(true)
+        .spawn()
+        .unwrap_or_else(|e| panic!("cannot run {}: {e}", python.display()));
+    let mut stdin = child.stdin.take().expect("stdin");
+    stdin.write_all(text.as_bytes()).await.expect("write");
+    drop(stdin);
+    let out = tokio::time::timeout(WAIT, child.wait_with_output())
+        .await
+        .expect("the parser answers")
+        .expect("parser output");
+    assert!(
+        out.status.success(),
+        "{} {script} {format} failed ({}):\n{}\n--- /metrics was:\n{text}",
+        python.display(),
+        out.status,
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_slice(&out.stdout).expect("JSON from the parser")
+}
+
+/// The value the parser read for sample `name` with exactly `labels`.
+fn parsed_sample(families: &Value, family: &str, name: &str, labels: Value) -> Option<f64> {
+    families[family]["samples"]
+        .as_array()?
+        .iter()
+        .find(|s| s["name"] == name && s["labels"] == labels)?["value"]
+        .as_f64()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn prometheus_parsers_read_both_formats() {
+    const PUBLISHES: usize = 3;
+    let server = Tidings::start(&[]).await;
+    let mut stream = SseClient::connect(&server.url("/api/events"), None).await;
+    assert_eq!(stream.status, 200);
+    wait_sample(&server, "tidings_sse_clients", |v| v == 1.0).await;
+    for n in 0..PUBLISHES {
+        let (status, body) = server.publish("test.metric", json!({ "n": n })).await;
+        assert_eq!(status, 202, "{body}");
+    }
+    for _ in 0..PUBLISHES {
+        stream.next_stored(WAIT).await.expect("published event");
+    }
+
+    let classic = server.metrics().await;
+    let resp = http()
+        .get(server.url("/metrics"))
+        .header("accept", PROMETHEUS_ACCEPT)
+        .send()
+        .await
+        .expect("request");
+    let ct = content_type(&resp);
+    assert!(ct.starts_with("application/openmetrics-text"), "{ct:?}");
+    let open_metrics = resp.text().await.expect("metrics text");
+    let classic = parsed_by_prometheus(&classic, "classic").await;
+    let open_metrics = parsed_by_prometheus(&open_metrics, "openmetrics").await;
+
+    // Both readers see the same families with the same types.
+    let types = |families: &Value| -> Vec<(String, String)> {
+        let map = families.as_object().expect("families");
+        map.iter()
+            .map(|(name, f)| (name.clone(), f["type"].as_str().unwrap_or("").to_string()))
+            .collect()
+    };
+    assert_eq!(types(&classic), types(&open_metrics));
+    let published = PUBLISHES as f64;
+    for (format, families) in [("classic", &classic), ("openmetrics", &open_metrics)] {
+        for (family, kind) in [
+            ("tidings_events_published", "counter"),
+            ("tidings_http_requests", "counter"),
+            ("tidings_sse_clients", "gauge"),
+            ("tidings_mode", "gauge"),
+            ("tidings_publish_duration_seconds", "histogram"),
+            ("tidings_probe_seconds", "histogram"),
+        ] {
+            assert_eq!(families[family]["type"], kind, "{format}: {family}");
+        }
+        let at =
+            |family: &str, name: &str, labels: Value| parsed_sample(families, family, name, labels);
+        assert_eq!(
+            at(
+                "tidings_events_published",
+                "tidings_events_published_total",
+                json!({})
+            ),
+            Some(published),
+            "{format}"
+        );
+        assert_eq!(
+            at(
+                "tidings_http_requests",
+                "tidings_http_requests_total",
+                json!({ "route": "/api/publish", "status": "202" })
+            ),
+            Some(published),
+            "{format}"
+        );
+        assert_eq!(
+            at("tidings_sse_clients", "tidings_sse_clients", json!({})),
+            Some(1.0),
+            "{format}"
+        );
+        assert_eq!(
+            at("tidings_mode", "tidings_mode", json!({ "mode": "normal" })),
+            Some(1.0),
+            "{format}"
+        );
+        let h = "tidings_publish_duration_seconds";
+        assert_eq!(
+            at(h, &format!("{h}_count"), json!({})),
+            Some(published),
+            "{format}"
+        );
+        assert_eq!(
+            at(h, &format!("{h}_bucket"), json!({ "le": "+Inf" })),
+            Some(published),
+            "{format}"
+        );
+        let sum = at(h, &format!("{h}_sum"), json!({})).expect("sum");
+        assert!(sum > 0.0 && sum < 10.0 * published, "{format}: sum {sum}");
+    }
+    // Only OpenMetrics carries units.
+    assert_eq!(
+        open_metrics["tidings_publish_duration_seconds"]["unit"],
+        "seconds"
+    );
+    assert_eq!(classic["tidings_publish_duration_seconds"]["unit"], "");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
