@@ -16,6 +16,8 @@ const DEFAULTS = {
   probeIntervalMs: 1000,
   failThreshold: 3,
   recoverThreshold: 2,
+  commitLatencyMs: 0,
+  publishQueue: 1024,
 };
 /** Short URL names of the config fields. */
 const URL_KEYS = {
@@ -27,6 +29,8 @@ const URL_KEYS = {
   probeIntervalMs: "probe",
   failThreshold: "fail",
   recoverThreshold: "recover",
+  commitLatencyMs: "latency",
+  publishQueue: "queue",
 };
 const START_SCRIPT = "connect:A,connect:B,connect:C";
 const MAX_ROWS = 400;
@@ -141,6 +145,14 @@ function clientStatus(c) {
   return ["live", "live"];
 }
 
+/** What the publish queue's writer is doing, for the state row. */
+function commitText(stats) {
+  if (stats.commitDue === null) return "";
+  const n = (k) => `${k} event${k === 1 ? "" : "s"}`;
+  const queued = stats.queued ? ` · ${n(stats.queued)} queued for the next write` : "";
+  return `${n(stats.writing)} committing, stored at ${fmtMs(stats.commitDue)}${queued}`;
+}
+
 /** Starts the simulator inside the page's #simulator section. */
 export async function startSimulator() {
   const status = byId("sim-status");
@@ -171,6 +183,8 @@ export async function startSimulator() {
     streamPastRing: byId("sim-stream-past-ring"),
     burstPastRing: byId("sim-burst-past-ring"),
     flush: byId("sim-flush"),
+    commit: byId("sim-commit"),
+    latency: byId("sim-latency"),
     heartbeats: byId("sim-heartbeats"),
     form: byId("sim-config"),
   };
@@ -215,6 +229,15 @@ export async function startSimulator() {
       setStatus(err.message, true);
     }
     render(true);
+  }
+
+  /** Shows the commit latency in its picker, adding a choice for a value set by a link. */
+  function showLatency(ms) {
+    const value = String(ms);
+    if (![...ui.latency.options].some((o) => o.value === value)) {
+      ui.latency.append(h("option", { value }, fmtMs(ms)));
+    }
+    ui.latency.value = value;
   }
 
   function nextClientName() {
@@ -288,6 +311,8 @@ export async function startSimulator() {
     ui.clock.textContent = `t = ${fmtMs(stats.now)}`;
     ui.flush.hidden = stats.flushDue === null;
     ui.flush.textContent = stats.flushDue === null ? "" : `events wait for the wake-up at ${fmtMs(stats.flushDue)}`;
+    ui.commit.hidden = stats.commitDue === null;
+    ui.commit.textContent = commitText(stats);
     const clients = sim.clients();
     // Cheap to compute every frame; the ring and the mode are fetched only
     // when something changed (mode changes are published events).
@@ -312,6 +337,7 @@ export async function startSimulator() {
     ui.storage.dataset.action = mode.storageUp ? "storage:down" : "storage:up";
     ui.readOnly.setAttribute("aria-pressed", String(mode.readOnly));
     ui.readOnly.textContent = mode.readOnly ? "Read-only: on" : "Read-only: off";
+    showLatency(stats.commitLatencyMs);
     const past = config.ringSize + 4;
     ui.streamPastRing.textContent = `Stream past the ring (${past})`;
     ui.streamPastRing.dataset.action = `stream:${past}`;
@@ -327,6 +353,8 @@ export async function startSimulator() {
         ["lagged", stats.lagged],
         ["wake-ups", stats.wakeups],
         ["connected", stats.subscribers],
+        ["commits", stats.commits],
+        ["refused", stats.refused],
       ].map(([k, v]) => h("div", { class: "stat", "data-stat": k }, h("dt", {}, k), h("dd", {}, v))),
     );
     const tailId = ring.events.length ? ring.events[0].id : "—";
@@ -337,7 +365,8 @@ export async function startSimulator() {
       h("span", {}, "head ", h("code", { id: "ring-head" }, headId)),
       h("span", {}, `${ring.events.length}/${ring.capacity} held`),
     );
-    drawTimeline(ui.svg, ring, clients, ui.svg.clientWidth || ui.svg.parentElement.clientWidth || 800);
+    const pending = stats.commitDue === null ? [] : sim.committing();
+    drawTimeline(ui.svg, ring, clients, pending, ui.svg.clientWidth || ui.svg.parentElement.clientWidth || 800);
     for (const view of clients) updateCard(card(view.name), view);
 
     ui.transitions.replaceChildren(
@@ -353,6 +382,7 @@ export async function startSimulator() {
     if (!button) return;
     if (button.dataset.action) act(button.dataset.action);
   });
+  ui.latency.addEventListener("change", () => act(`latency:${ui.latency.value}`));
   byId("sim-add-client").addEventListener("click", () => act(`connect:${nextClientName()}`));
   byId("sim-restart").addEventListener("click", () => build(config, START_SCRIPT));
   byId("sim-share").addEventListener("click", async () => {

@@ -1,5 +1,6 @@
 // The picture of the simulator: the history ring as a window over the
-// timeline of event seqs, and one lane per client with its cursor.
+// timeline of event seqs, the published events still on their way into it,
+// and one lane per client with its cursor.
 
 import { s, typeClass } from "./dom.js";
 
@@ -22,16 +23,37 @@ function lastSeq(c) {
   return Number.isFinite(n) ? n : 0;
 }
 
+/** An event committing: outlined in its type's colour, with no id yet. */
+function pendingCell(p, x0, cellW) {
+  const what = p.phase === "writing" ? "being written" : "queued for the next write";
+  return s(
+    "rect",
+    {
+      x: x0 + CELL_GAP / 2 + 1,
+      y: TOP + 1,
+      width: Math.max(1, cellW - CELL_GAP - 2),
+      height: ROW_H - 8,
+      rx: 3,
+      class: `cell pending phase-${p.phase} ${typeClass(p.type)}`,
+      "data-phase": p.phase,
+    },
+    s("title", {}, `${p.type} ${p.data}: ${what}, stored at ${p.commitAt} ms (its id is given then)`),
+  );
+}
+
 /**
- * Redraws `svg` for `ring` (RingView) and `clients` (ClientView[]) at the
- * given pixel width.
+ * Redraws `svg` for `ring` (RingView), `pending` (PendingEvent[], what is
+ * committing) and `clients` (ClientView[]) at the given pixel width.
  */
-export function drawTimeline(svg, ring, clients, width) {
+export function drawTimeline(svg, ring, clients, pending, width) {
   const usable = Math.max(200, width - LABEL_W - 8);
   const cells = Math.max(8, Math.min(64, Math.floor(usable / 22)));
+  // Events committing are drawn right of the head, in the order they will
+  // get their ids, but in at most half the width so the ring stays in view.
+  const shown = pending.slice(0, Math.floor(cells / 2));
   // Until the ring has filled once, show its whole capacity, empty slots
   // dashed, so its size is visible.
-  const hi = Math.max(ring.head + 2, Math.min(ring.capacity + 1, cells));
+  const hi = Math.max(ring.head + shown.length + 2, Math.min(ring.capacity + 1, cells));
   const lo = Math.max(1, hi - cells + 1);
   const cellW = Math.min(40, usable / (hi - lo + 1));
   const x = (seq) => LABEL_W + (seq - lo) * cellW;
@@ -44,6 +66,11 @@ export function drawTimeline(svg, ring, clients, width) {
   const bySeq = new Map(ring.events.map((e) => [e.seq, e]));
   const cellsGroup = s("g", { class: "cells" });
   for (let seq = lo; seq <= hi; seq++) {
+    const p = shown[seq - ring.head - 1];
+    if (p) {
+      cellsGroup.append(pendingCell(p, x(seq), cellW));
+      continue;
+    }
     const ev = bySeq.get(seq);
     const kind = ev ? `in-ring ${typeClass(ev.type)}` : seq > ring.head ? "future" : "evicted";
     const cell = s(
@@ -67,6 +94,13 @@ export function drawTimeline(svg, ring, clients, width) {
   }
   svg.append(s("text", { x: 4, y: TOP + 14, class: "lane-label" }, "history"));
   svg.append(cellsGroup);
+  if (shown.length > 0) {
+    // Under the committing cells: when the write under way ends.
+    const more = pending.length - shown.length;
+    const label = `commit at ${shown[0].commitAt} ms${more > 0 ? ` (+${more} more)` : ""}`;
+    const x0 = Math.min(x(ring.head + 1), width - 150);
+    svg.append(s("text", { x: Math.max(LABEL_W, x0), y: TOP + ROW_H + 6, class: "commit-label" }, label));
+  }
 
   // The ring's window, bracketed above the cells.
   if (ring.events.length > 0) {

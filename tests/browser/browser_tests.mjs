@@ -128,6 +128,59 @@ test("simulator: storage failures degrade after the threshold; read-only wins an
   await page.close();
 });
 
+test("simulator: with a commit latency, published events are shown committing until their write ends, then delivered", async (ctx) => {
+  const page = await openPage(ctx.browser, `${ctx.server.base}/?seed=5&clock=paused`);
+  await simReady(page);
+  for (const name of ["A", "B", "C"]) await page.waitForSelector(`${card(name)}[data-state="live"]`);
+  const script = () => new URL(page.url()).searchParams.get("script");
+  await page.selectOption("#sim-latency", "200");
+  await eventually(() => script() === "connect:A,connect:B,connect:C,latency:200", 5000, "the latency in the link");
+
+  await page.click("#sim-publish-1");
+  await page.waitForSelector('#timeline rect.cell.pending[data-phase="writing"]');
+  assert((await page.textContent("#sim-commit")) === "1 event committing, stored at 200 ms", await page.textContent("#sim-commit"));
+  await page.click("#sim-publish-5");
+  await eventually(async () => (await page.$$('#timeline rect.cell.pending[data-phase="queued"]')).length === 5, 5000, "five queued cells");
+  const commit = await page.textContent("#sim-commit");
+  assert(commit === "1 event committing, stored at 200 ms · 5 events queued for the next write", commit);
+  assert((await page.textContent("#ring-head")) === "—", "no id before the commit");
+  assert((await page.$$(`${card("A")} li[data-kind="event"]`)).length === 0, "nothing delivered while committing");
+  await screenshot(page, "simulator-committing");
+
+  await page.click('[data-action="advance:100"]');
+  assert((await page.$$(`${card("A")} li[data-kind="event"]`)).length === 0, "nothing delivered before the write ends");
+  await page.click('[data-action="advance:100"]');
+  const first = await page.waitForSelector(`${card("A")} li[data-id="s5-1"]`);
+  assert((await first.textContent()).startsWith("200 ms"), `delivered at the commit: ${await first.textContent()}`);
+  assert((await page.textContent("#ring-head")) === "s5-1", "the first id, given at the commit");
+  // The five published during the first write are written together.
+  await eventually(async () => (await page.$$('#timeline rect.cell.pending[data-phase="writing"]')).length === 5, 5000, "the second write");
+  assert((await page.textContent("#sim-commit")) === "5 events committing, stored at 400 ms", await page.textContent("#sim-commit"));
+
+  await page.click('[data-action="advance:1000"]');
+  await page.waitForSelector(`${card("A")} li[data-id="s5-6"]`);
+  assert((await page.$$("#timeline rect.cell.pending")).length === 0, "nothing committing");
+  assert(await page.$eval("#sim-commit", (el) => el.hidden), "no write under way");
+  for (const name of ["A", "B", "C"]) {
+    const ids = await page.$$eval(`${card(name)} li[data-kind="event"]`, (rows) => rows.map((r) => r.dataset.id));
+    assert(ids.join() === "s5-1,s5-2,s5-3,s5-4,s5-5,s5-6", `${name} got ${ids}`);
+  }
+  assert((await page.textContent('[data-stat="commits"] dd')) === "2", "two writes");
+  assert(script() === "connect:A,connect:B,connect:C,latency:200,publish:1,publish:5,advance:1200", script());
+
+  // The link replays the same, latency included.
+  const again = await openPage(ctx.browser, page.url());
+  await simReady(again);
+  await again.waitForSelector(`${card("A")} li[data-id="s5-6"]`);
+  const logOf = (p) => p.$eval(`${card("A")} ol.log`, (ol) => ol.innerText);
+  assert((await logOf(again)) === (await logOf(page)), "the replayed log differs");
+  assert((await again.inputValue("#sim-latency")) === "200", "the picker shows the latency");
+  assertNoPageErrors(page);
+  assertNoPageErrors(again);
+  await again.close();
+  await page.close();
+});
+
 test("simulator: a shared scenario with a live, a reset and an offline client (the README picture)", async (ctx) => {
   const script = "connect:A,connect:B,connect:C,stall:B,stream:12,resume:B,disconnect:C,publish:3,advance:1,stall:A,publish:2,advance:1";
   const page = await openPage(ctx.browser, `${ctx.server.base}/?seed=7&ring=8&batch=2&clock=paused&script=${script}`, { width: 1280, height: 1000 });

@@ -120,7 +120,9 @@ impl Sim {
     pub(super) fn record(&mut self, action: String) {
         // A page whose clock follows real time advances every frame; one
         // `advance:<a+b>` does exactly what `advance:<a>,advance:<b>` does
-        // (nothing is pending between them), so the script stays short.
+        // (no action comes between them, and every timer, a write's commit
+        // included, falls due at the same time either way), so the script
+        // stays short.
         let ms = |a: &str| {
             a.strip_prefix("advance:")
                 .and_then(|n| n.parse::<u64>().ok())
