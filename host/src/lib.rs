@@ -16,6 +16,7 @@ pub mod items;
 pub mod log;
 pub mod ops;
 pub mod storage;
+pub mod tokens;
 
 use std::sync::Arc;
 
