@@ -53,6 +53,7 @@ mod shared;
 mod stats;
 mod subscription;
 mod time;
+pub mod topic;
 mod wakes;
 pub mod wire;
 
