@@ -81,7 +81,7 @@ impl PatternError {
     }
 }
 
-/// Bound on the compiled size of one pattern's regular expression, and on
-/// its lazy DFA cache: a few hundred distinct patterns cannot hold more
-/// than some tens of megabytes, whatever they are.
+/// Bound on the compiled size of each regular expression a pattern makes,
+/// and on each lazy DFA cache: whatever a client sends, one pattern holds
+/// automata of a bounded size, and compiling it stops at the bound.
 pub(crate) const REGEX_SIZE_LIMIT: usize = 256 * 1024;

@@ -16,8 +16,8 @@
 //! A prefix modifier compiles to a bounded repetition, and an expression of
 //! `k` variables to `k` alternatives of up to `k` parts (one per first
 //! defined variable). Both grow the automaton: prefixes past about a
-//! hundred characters, and expressions of a few dozen variables, meet the
-//! size bound and are refused as [`PatternError::TooComplex`].
+//! hundred characters, and expressions of some 25 variables or more, meet
+//! the size bound and are refused as [`PatternError::TooComplex`].
 
 use regex::{Regex, RegexBuilder};
 
