@@ -2,13 +2,14 @@
 //! store holds at most `--publish-queue` events for the writer, the rest
 //! wait `--publish-queue-wait` and answer 503 with `Retry-After`, the
 //! server's memory does not grow with the flood, and once the store answers
-//! again every accepted event is in the history exactly once.
+//! again every accepted event is in the history exactly once. Mode changes
+//! never wait for room.
 
 use std::collections::BTreeSet;
 use std::time::Duration;
 
 use serde_json::{Value, json};
-use tidings_tests::{EDITOR_TOKEN, S3sFs, SseClient, Tidings, seq_of};
+use tidings_tests::{ADMIN_TOKEN, EDITOR_TOKEN, S3sFs, SseClient, Tidings, seq_of};
 
 const QUEUE: usize = 8;
 /// Publishes per wave, each far more than the queue holds.
@@ -40,10 +41,11 @@ async fn publish(
     (status, retry, resp.json().await.unwrap_or(Value::Null))
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_flood_against_a_stalled_store_is_bounded_and_loses_no_accepted_event() {
+/// A store and a server on it whose publish queue holds `queue` events and
+/// whose writes outlast any stall of these tests.
+async fn on_s3(queue: usize) -> (S3sFs, Tidings) {
     let store = S3sFs::start("bucket").await;
-    let queue = QUEUE.to_string();
+    let queue = queue.to_string();
     let server = Tidings::start_env(
         &[
             "--storage",
@@ -70,6 +72,12 @@ async fn a_flood_against_a_stalled_store_is_bounded_and_loses_no_accepted_event(
         ],
     )
     .await;
+    (store, server)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_flood_against_a_stalled_store_is_bounded_and_loses_no_accepted_event() {
+    let (store, server) = on_s3(QUEUE).await;
     let before = server.publish_tick(0).await;
 
     let client = reqwest::Client::builder()
@@ -183,4 +191,71 @@ fn accepted_head(accepted: &BTreeSet<(String, usize)>) -> String {
         .max_by_key(|(id, _)| seq_of(id))
         .map(|(id, _)| id.clone())
         .expect("some accepted")
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_mode_change_never_waits_for_a_full_queue_and_is_stored_in_order() {
+    let (store, server) = on_s3(2).await;
+    let before = server.publish_tick(0).await;
+    let client = reqwest::Client::builder()
+        .timeout(Duration::from_secs(90))
+        .build()
+        .expect("client");
+    let url = server.url("/api/publish");
+
+    store.freeze();
+    let mut publishes = Vec::new();
+    for n in 1..=12 {
+        let (client, url) = (client.clone(), url.clone());
+        publishes.push(tokio::spawn(
+            async move { publish(&client, &url, n, "").await },
+        ));
+    }
+    // The queue is full once publishes start being refused.
+    while !publishes.iter().any(|t| t.is_finished()) {
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+
+    // The operator's toggle is answered at once, with the store frozen and
+    // the queue full: it neither waits for room nor for the write.
+    let toggled = tidings_tests::http()
+        .put(server.url("/api/admin/read-only"))
+        .bearer_auth(ADMIN_TOKEN)
+        .json(&json!({ "read_only": true }))
+        .timeout(Duration::from_secs(5))
+        .send()
+        .await
+        .expect("the toggle answers while the queue is full");
+    assert_eq!(toggled.status().as_u16(), 200);
+    assert_eq!(server.get_json("/health").await.1["mode"], "read_only");
+
+    store.thaw();
+    let mut accepted = Vec::new();
+    for task in publishes {
+        let (status, _, body) = task.await.expect("task");
+        if status == 202 {
+            accepted.push(body["id"].as_str().expect("id").to_owned());
+        }
+    }
+    assert!(!accepted.is_empty(), "the queued publishes are stored");
+
+    // Stored after every publish queued before it, and before nothing else.
+    let mut replay = SseClient::connect(&server.url("/api/events"), Some(&before)).await;
+    let mut seen = Vec::new();
+    loop {
+        let ev = replay
+            .next_stored(Duration::from_secs(10))
+            .await
+            .expect("the mode change is stored");
+        if ev.event == "server.state" {
+            assert!(ev.data.contains(r#""to":"read_only""#), "{}", ev.data);
+            break;
+        }
+        seen.push(ev.id.expect("stored"));
+    }
+    accepted.sort_by_key(|id| seq_of(id));
+    assert_eq!(
+        seen, accepted,
+        "the publishes queued before the toggle come first"
+    );
 }
