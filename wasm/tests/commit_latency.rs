@@ -5,8 +5,12 @@
 //! 0 nothing ever waits. Runs natively and, with
 //! `--target wasm32-unknown-unknown`, under Node.
 
+#[macro_use]
+mod common;
+
 use std::collections::BTreeMap;
 
+use common::seq;
 use tidings_core::mode::OperatorInput;
 use tidings_wasm::sim::{CommitPhase, LogEntry, LogKind, Sim, SimConfig, SimError};
 #[cfg(target_arch = "wasm32")]
@@ -25,16 +29,6 @@ fn events(log: &[LogEntry]) -> Vec<&LogEntry> {
     log.iter().filter(|e| e.kind == LogKind::Event).collect()
 }
 
-fn seq(e: &LogEntry) -> u64 {
-    e.id.as_deref()
-        .unwrap()
-        .rsplit_once('-')
-        .unwrap()
-        .1
-        .parse()
-        .unwrap()
-}
-
 /// How many events of the ring were stored at each time: one entry per
 /// write.
 fn writes(sim: &Sim) -> Vec<usize> {
@@ -43,15 +37,6 @@ fn writes(sim: &Sim) -> Vec<usize> {
         *at.entry(e.at).or_insert(0) += 1;
     }
     at.into_values().collect()
-}
-
-macro_rules! both {
-    ($($(#[$meta:meta])* fn $name:ident() $body:block)*) => {$(
-        $(#[$meta])*
-        #[cfg_attr(target_arch = "wasm32", wasm_bindgen_test)]
-        #[cfg_attr(not(target_arch = "wasm32"), test)]
-        fn $name() $body
-    )*};
 }
 
 both! {

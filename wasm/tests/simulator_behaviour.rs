@@ -2,7 +2,11 @@
 //! replays, catch-ups, the ring mirror, modes and exact replay of a script.
 //! Runs natively and, with `--target wasm32-unknown-unknown`, under Node.
 
-use tidings_wasm::sim::{LogEntry, LogKind, Phase, Sim, SimConfig, SimError};
+#[macro_use]
+mod common;
+
+use common::{of_kind, seqs};
+use tidings_wasm::sim::{LogKind, Phase, Sim, SimConfig, SimError};
 #[cfg(target_arch = "wasm32")]
 use wasm_bindgen_test::wasm_bindgen_test;
 
@@ -13,34 +17,6 @@ fn sim(ring_size: usize, batch_size: usize) -> Sim {
         ..SimConfig::default()
     })
     .unwrap()
-}
-
-fn of_kind(log: &[LogEntry], kind: LogKind) -> Vec<&LogEntry> {
-    log.iter().filter(|e| e.kind == kind).collect()
-}
-
-fn seqs(log: &[LogEntry]) -> Vec<u64> {
-    log.iter()
-        .filter(|e| e.kind == LogKind::Event)
-        .map(|e| {
-            e.id.as_deref()
-                .unwrap()
-                .rsplit_once('-')
-                .unwrap()
-                .1
-                .parse()
-                .unwrap()
-        })
-        .collect()
-}
-
-macro_rules! both {
-    ($($(#[$meta:meta])* fn $name:ident() $body:block)*) => {$(
-        $(#[$meta])*
-        #[cfg_attr(target_arch = "wasm32", wasm_bindgen_test)]
-        #[cfg_attr(not(target_arch = "wasm32"), test)]
-        fn $name() $body
-    )*};
 }
 
 both! {
