@@ -266,10 +266,10 @@ impl Writer {
         if result.is_err() {
             // What the backend holds of this batch is unknown: the next
             // batch starts a new segment that supersedes it.
-            if let Some(seg) = self.open.take() {
-                if seg.events > 0 {
-                    self.closed.push_back((seg.first, seg.events));
-                }
+            if let Some(seg) = self.open.take()
+                && seg.events > 0
+            {
+                self.closed.push_back((seg.first, seg.events));
             }
         }
         result
@@ -329,10 +329,10 @@ impl Writer {
             self.store
                 .write_bytes(EPOCH_PATH, self.epoch.as_str().as_bytes().to_vec())
                 .await?;
-            if let Some(old) = current {
-                if let Err(e) = self.store.delete_dir(&format!("history/{old}/")).await {
-                    tracing::warn!(error = %e, "old history not removed");
-                }
+            if let Some(old) = current
+                && let Err(e) = self.store.delete_dir(&format!("history/{old}/")).await
+            {
+                tracing::warn!(error = %e, "old history not removed");
             }
         } else {
             // Continuing: the segments already there are pruned in turn.

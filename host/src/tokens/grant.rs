@@ -117,10 +117,10 @@ pub(super) fn from_details(details: Option<&Value>, limits: &Limits) -> Result<G
         }
         let (publish, subscribe) = actions(entry)?;
         let topics = topics(entry, limits)?;
-        if let Some(payload) = entry.get("payload") {
-            if !payload.is_object() {
-                return Err(invalid("a payload is not an object"));
-            }
+        if let Some(payload) = entry.get("payload")
+            && !payload.is_object()
+        {
+            return Err(invalid("a payload is not an object"));
         }
         if publish {
             grant.publish.extend(topics.iter().cloned());

@@ -252,12 +252,12 @@ impl Verifier {
         if matches!(jwk.common.public_key_use, Some(PublicKeyUse::Encryption)) {
             return Err(KeyError::BadJwk("it is for encryption (use: enc)".into()));
         }
-        if let AlgorithmParameters::OctetKeyPair(okp) = &jwk.algorithm {
-            if okp.curve != EllipticCurve::Ed25519 {
-                return Err(KeyError::BadJwk(
-                    "only the Ed25519 curve is supported".into(),
-                ));
-            }
+        if let AlgorithmParameters::OctetKeyPair(okp) = &jwk.algorithm
+            && okp.curve != EllipticCurve::Ed25519
+        {
+            return Err(KeyError::BadJwk(
+                "only the Ed25519 curve is supported".into(),
+            ));
         }
         let key = DecodingKey::from_jwk(&jwk).map_err(|e| KeyError::BadJwk(e.to_string()))?;
         let algorithms = parse_algorithms(algorithms)?;

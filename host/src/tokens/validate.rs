@@ -104,10 +104,10 @@ pub fn validate(
     .map_err(|e| from_jwt(e.into_kind()))?
     .claims;
 
-    if let Some(issuer) = &rules.issuer {
-        if claims.get("iss").and_then(Value::as_str) != Some(issuer.as_str()) {
-            return Err(TokenError::WrongIssuer);
-        }
+    if let Some(issuer) = &rules.issuer
+        && claims.get("iss").and_then(Value::as_str) != Some(issuer.as_str())
+    {
+        return Err(TokenError::WrongIssuer);
     }
     let expires_at = lifetime(&claims, rules, form, now)?;
     let subject = match claims.get("sub") {
@@ -146,10 +146,10 @@ fn lifetime(
         None if form == Form::Access => return Err(TokenError::MissingClaim("exp")),
         _ => {}
     }
-    if let Some(nbf) = time(claims, "nbf", f64::ceil)? {
-        if now.saturating_add(rules.leeway) < nbf {
-            return Err(TokenError::NotYetValid { nbf, now });
-        }
+    if let Some(nbf) = time(claims, "nbf", f64::ceil)?
+        && now.saturating_add(rules.leeway) < nbf
+    {
+        return Err(TokenError::NotYetValid { nbf, now });
     }
     Ok(expires_at)
 }
