@@ -171,24 +171,31 @@ async fn metrics_follow_streams_publishes_and_probes() {
     wait_sample(&server, "tidings_sse_clients", |v| v == 0.0).await;
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn metrics_speak_open_metrics_to_a_scraper_that_asks() {
-    let server = Tidings::start(&[]).await;
-    let (status, body) = server.publish("test.metric", json!({})).await;
-    assert_eq!(status, 202, "{body}");
+/// `GET /metrics` with Prometheus' default `Accept`: status, content type
+/// and body.
+async fn scrape_as_prometheus(server: &Tidings) -> (u16, String, String) {
     let resp = http()
         .get(server.url("/metrics"))
         .header("accept", PROMETHEUS_ACCEPT)
         .send()
         .await
         .expect("request");
-    assert_eq!(resp.status().as_u16(), 200);
+    let status = resp.status().as_u16();
     let ct = content_type(&resp);
+    (status, ct, resp.text().await.expect("metrics text"))
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn metrics_speak_open_metrics_to_a_scraper_that_asks() {
+    let server = Tidings::start(&[]).await;
+    let (status, body) = server.publish("test.metric", json!({})).await;
+    assert_eq!(status, 202, "{body}");
+    let (status, ct, text) = scrape_as_prometheus(&server).await;
+    assert_eq!(status, 200);
     assert!(
         ct.starts_with("application/openmetrics-text; version=1.0.0"),
         "{ct:?}"
     );
-    let text = resp.text().await.expect("metrics text");
     assert!(text.ends_with("# EOF\n"), "{text}");
     // Counter families are named without `_total`; their samples keep it.
     for line in [
@@ -299,15 +306,8 @@ async fn prometheus_parsers_read_both_formats() {
     }
 
     let classic = server.metrics().await;
-    let resp = http()
-        .get(server.url("/metrics"))
-        .header("accept", PROMETHEUS_ACCEPT)
-        .send()
-        .await
-        .expect("request");
-    let ct = content_type(&resp);
+    let (_, ct, open_metrics) = scrape_as_prometheus(&server).await;
     assert!(ct.starts_with("application/openmetrics-text"), "{ct:?}");
-    let open_metrics = resp.text().await.expect("metrics text");
     let classic = parsed_by_prometheus(&classic, "classic").await;
     let open_metrics = parsed_by_prometheus(&open_metrics, "openmetrics").await;
 
