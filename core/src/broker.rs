@@ -19,9 +19,8 @@ use crate::event::{Event, Kind, SharedEvent, StoredEvent};
 use crate::id::{Epoch, EventId};
 use crate::ring::HistoryRing;
 use crate::shared::{BrokerConfig, Shared, State, lock, read, write};
-use crate::stats::{BrokerStats, Counters};
-use crate::subscription::{SubscribeError, SubscribeOptions, Subscription};
-use crate::wakes::UNTRACKED;
+use crate::stats::{BrokerStats, Counters, RoutingStats};
+use crate::subscription::{SubscribeError, SubscribeOptions, Subscription, TopicFilter};
 
 /// Why an event was not stored. The event is given back.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -58,8 +57,9 @@ impl PublishError {
 /// # Batched wake-ups
 ///
 /// Bells are rung at once when nothing was rung for the last
-/// [`BrokerConfig::flush_interval_ms`]; otherwise the publish only marks the
-/// broker dirty, and the caller's [`Broker::flush`] rings them when
+/// [`BrokerConfig::flush_interval_ms`] (only those of the subscriptions the
+/// events since the last ring reach, see [Routing](Broker#routing));
+/// otherwise the publish only marks the broker dirty, and the caller's [`Broker::flush`] rings them when
 /// [`Broker::next_flush`] is due. So under load one wake-up carries many
 /// events, and the added latency is at most one flush interval. Call order:
 /// `publish(event, now)` any number of times; whenever `next_flush()` is
@@ -75,14 +75,47 @@ impl PublishError {
 /// ring, ahead of the head, malformed) first yields a `stream.reset` control
 /// event whose data gives the reason and the head id, then live events.
 ///
+/// # Routing
+///
+/// An [`Event`] may carry topics and be private. A subscription's
+/// [`TopicFilter`] has selectors (`None`: every event, topic-less ones
+/// included) and an authorization (the matchers its token grants). An event
+/// is delivered iff the selectors are `None` or one of its topics matches a
+/// selector, and it is public or one of its topics matches the
+/// authorization, and its kind passes [`SubscribeOptions::kinds`]. Replay
+/// applies the same rule to every replayed event, so no private event
+/// reaches a subscription that may not see it, live or replayed.
+///
+/// Subscriptions with equal selectors, authorization and kinds share one
+/// *route*. Publishing finds an event's routes through an index: the
+/// routes without selectors, a map from exact topic to routes, and a
+/// [`PatternIndex`](crate::topic::PatternIndex) of every other selector,
+/// each distinct matcher evaluated once per topic; a private event also
+/// looks up the authorization matchers through a second index, only when a
+/// candidate route has any. Each route reached gets the event's seq, and
+/// the next ring wakes only the members of the routes that got seqs. So a
+/// publish costs O(routes reached + candidate matchers), not O(subscribers):
+/// ten thousand subscriptions with one filter are one route, and a wake-up
+/// is only for events its subscription delivers. (Subscriptions with equal
+/// selectors but distinct authorizations are distinct routes.)
+///
+/// A route keeps the seqs it delivers that are still in the ring (older
+/// ones are dropped when it gets the next), and completes them back to a
+/// resuming subscription's cursor from the ring when it joins, so a woken
+/// subscription reads only its own events: O(log n) to find its place,
+/// then O(k) for k events.
+///
 /// # Lagging
 ///
 /// A slow subscriber loses nothing the ring still holds: it catches up by
-/// reading the ring from its cursor, the same path as live delivery. Only a
-/// cursor that fell behind the ring's tail — its next event was evicted —
-/// yields `stream.reset` with reason `lagged`, and delivery continues from
-/// the oldest event held. Size the ring (count and bytes) for the lag you
-/// want to absorb.
+/// reading the ring from its cursor, the same path as live delivery. A lag
+/// is decided per route: a subscription gets `stream.reset` with reason
+/// `lagged` only when an event it would have delivered left the ring before
+/// it read it (its route dropped a seq at or after its cursor, or holds one
+/// below the ring's tail). A quiet subscription whose cursor the ring
+/// wrapped past with other topics' events lost nothing and gets no reset.
+/// After a lag, delivery continues from the oldest event held. Size the
+/// ring (count and bytes) for the lag you want to absorb.
 ///
 /// # Closing
 ///
@@ -244,7 +277,7 @@ impl Broker {
             st.snapshot = Some(Control::state(data));
             st.announcements += 1;
         }
-        self.ring_bells(None);
+        self.shared.ring_bells(None);
     }
 
     /// Starts the history over as `epoch`, whose next event gets `next_seq`,
@@ -265,13 +298,14 @@ impl Broker {
     /// let ev = Event::new(Kind::new("k").unwrap(), "");
     /// broker.append(EventId::new(epoch, 9), ev, Millis(0)).unwrap();
     /// let reset = block_on(sub.next()).unwrap();
-    /// assert_eq!(reset.data(), r#"{"reason":"history_exceeded","head":"bus-9"}"#);
+    /// // The notice names where the history started over, read late or not.
+    /// assert_eq!(reset.data(), r#"{"reason":"history_exceeded","head":"bus-8"}"#);
     /// assert_eq!(block_on(sub.next()).unwrap().id().unwrap().to_string(), "bus-9");
     /// ```
     pub fn rebase(&self, epoch: Epoch, next_seq: u64) {
         {
             let mut st = write(&self.shared.state);
-            st.rebase_reason = if st.epoch == epoch {
+            let reason = if st.epoch == epoch {
                 ResetReason::HistoryExceeded
             } else {
                 ResetReason::UnknownEpoch
@@ -282,9 +316,12 @@ impl Broker {
                 self.shared.config.history_max_bytes,
                 next_seq,
             );
+            let next = st.ring.next_seq();
+            st.routing.clear(next);
+            st.rebase = (reason, st.head_id());
             st.generation += 1;
         }
-        self.ring_bells(None);
+        self.shared.ring_bells(None);
     }
 
     fn store(
@@ -295,7 +332,9 @@ impl Broker {
         now: Millis,
     ) -> Result<SharedEvent, PublishError> {
         let wake = {
-            let mut st = write(&self.shared.state);
+            let mut guard = write(&self.shared.state);
+            let st = &mut *guard;
+            self.shared.apply_leaves(&mut st.routing);
             if st.closed {
                 return Err(PublishError::Closed(event));
             }
@@ -313,20 +352,21 @@ impl Broker {
             };
             let stored = Arc::new(StoredEvent::encode(id, event));
             st.ring.push(stored.clone());
+            st.routing.publish(&stored, st.ring.tail());
             if snapshot.is_some() {
                 st.snapshot = snapshot;
             }
-            let wake = self.shared.config.ring_on_publish && self.wake_due(&mut st, now);
+            let wake = self.shared.config.ring_on_publish && self.wake_due(st, now);
             if !wake {
                 st.dirty = true;
             }
-            let head = st.ring.head();
-            drop(st);
+            let wake = wake.then(|| (st.ring.head(), st.routing.take_pending()));
+            drop(guard);
             Counters::add(&self.shared.counters.published, 1);
-            (wake.then_some(head), stored)
+            (wake, stored)
         };
-        if let Some(head) = wake.0 {
-            self.ring_bells(Some((now, head)));
+        if let Some((head, routes)) = wake.0 {
+            self.shared.ring_bells(Some((now, head, routes)));
         }
         Ok(wake.1)
     }
@@ -375,39 +415,20 @@ impl Broker {
     pub fn flush(&self, now: Millis) -> bool {
         let wake = {
             let mut st = write(&self.shared.state);
-            (st.dirty && self.wake_due(&mut st, now)).then(|| st.ring.head())
+            (st.dirty && self.wake_due(&mut st, now))
+                .then(|| (st.ring.head(), st.routing.take_pending()))
         };
-        if let Some(head) = wake {
-            self.ring_bells(Some((now, head)));
+        let rang = wake.is_some();
+        if let Some((head, routes)) = wake {
+            self.shared.ring_bells(Some((now, head, routes)));
         }
-        wake.is_some()
+        rang
     }
 
     /// Sends one id-less, unstored `heartbeat` to every subscription.
     pub fn heartbeat(&self) {
         write(&self.shared.state).heartbeats += 1;
-        self.ring_bells(None);
-    }
-
-    /// Rings every doorbell; a ring that delivers events, stored by `now`
-    /// up to seq `head`, opens a generation of wake-ups counted until taken.
-    fn ring_bells(&self, events: Option<(Millis, u64)>) {
-        let bells = lock(&self.shared.bells);
-        let wakes = &self.shared.wakes;
-        let generation = events.map_or(UNTRACKED, |(now, head)| wakes.begin(now, head));
-        let mut rung = 0;
-        for bell in bells.iter() {
-            // Only a waiting subscription's wake-up is backlog: one busy
-            // writing (or blocked on a slow client) is not the server's lag.
-            if bell.is_waiting() {
-                rung += usize::from(bell.ring(generation));
-            } else {
-                bell.ring(UNTRACKED);
-            }
-        }
-        drop(bells);
-        wakes.rung(generation, rung);
-        Counters::add(&self.shared.counters.wakeups, 1);
+        self.shared.ring_bells(None);
     }
 
     /// Refuses further publishes and subscriptions; every subscription
@@ -475,6 +496,20 @@ impl Broker {
         self.shared.counters.snapshot()
     }
 
+    /// How targeted wake-ups are: routes, bells rung, wake-ups that found
+    /// nothing, matcher evaluations (see [Routing](Broker#routing)).
+    pub fn routing_stats(&self) -> RoutingStats {
+        let mut st = write(&self.shared.state);
+        self.shared.apply_leaves(&mut st.routing);
+        let counters = &self.shared.counters;
+        RoutingStats {
+            routes: st.routing.len(),
+            rung: counters.rung.load(Relaxed),
+            idle_wakeups: counters.idle_wakeups.load(Relaxed),
+            pattern_evaluations: st.routing.evaluations(),
+        }
+    }
+
     /// Registers a subscription and fixes where its delivery starts, in one
     /// step (see [Replay](Broker#replay)).
     ///
@@ -488,7 +523,42 @@ impl Broker {
     /// assert_eq!(broker.subscribers(), 0);
     /// ```
     pub fn subscribe(&self, options: SubscribeOptions) -> Result<Subscription, SubscribeError> {
-        Subscription::register(&self.shared, options, false)
+        self.subscribe_with(options, TopicFilter::default())
+    }
+
+    /// Like [`subscribe`](Self::subscribe), delivering only the events
+    /// `topics` selects and authorizes (see [Routing](Broker#routing)),
+    /// replayed ones included.
+    ///
+    /// ```
+    /// use std::sync::Arc;
+    /// use futures::{StreamExt, executor::block_on};
+    /// use tidings_core::topic::{Matcher, MatcherKind, Topic};
+    /// use tidings_core::{Broker, BrokerConfig, Epoch, Event, Kind, Millis, SubscribeOptions, TopicFilter};
+    ///
+    /// let broker = Broker::new(Epoch::new("e").unwrap(), BrokerConfig::default());
+    /// let book = |n: u32| Topic::new(&format!("https://example.com/books/{n}")).unwrap();
+    /// let one = Arc::new(Matcher::compile(MatcherKind::Exact, book(1).as_str(), None).unwrap());
+    /// let mut sub = broker
+    ///     .subscribe_with(SubscribeOptions::live(), TopicFilter::select(vec![one]))
+    ///     .unwrap();
+    /// let kind = Kind::new("book").unwrap();
+    /// for n in [2, 1] {
+    ///     let event = Event::new(kind.clone(), n.to_string()).with_topics([book(n)]);
+    ///     broker.publish(event, Millis(0)).unwrap();
+    /// }
+    /// // A private update needs an authorization matching its topic.
+    /// broker.publish(Event::new(kind, "secret").with_topics([book(1)]).private(true), Millis(0)).unwrap();
+    /// broker.close();
+    /// let got: Vec<_> = block_on(sub.map(|d| d.data().to_owned()).collect::<Vec<_>>());
+    /// assert_eq!(got, ["1"]);
+    /// ```
+    pub fn subscribe_with(
+        &self,
+        options: SubscribeOptions,
+        topics: TopicFilter,
+    ) -> Result<Subscription, SubscribeError> {
+        Subscription::register(&self.shared, options, topics, false)
             .map(|sub| sub.expect("evicted ids reset"))
     }
 
@@ -509,6 +579,16 @@ impl Broker {
         &self,
         options: SubscribeOptions,
     ) -> Result<Option<Subscription>, SubscribeError> {
-        Subscription::register(&self.shared, options, true)
+        self.subscribe_retained_with(options, TopicFilter::default())
+    }
+
+    /// [`subscribe_retained`](Self::subscribe_retained) with a
+    /// [`TopicFilter`], as [`subscribe_with`](Self::subscribe_with).
+    pub fn subscribe_retained_with(
+        &self,
+        options: SubscribeOptions,
+        topics: TopicFilter,
+    ) -> Result<Option<Subscription>, SubscribeError> {
+        Subscription::register(&self.shared, options, topics, true)
     }
 }

@@ -6,6 +6,7 @@ use std::sync::Arc;
 use bytes::Bytes;
 
 use crate::id::EventId;
+use crate::topic::Topic;
 use crate::wire;
 
 /// Longest accepted event kind.
@@ -59,22 +60,57 @@ impl fmt::Display for Kind {
     }
 }
 
-/// An event to publish: its kind and its data (text; JSON for built-in events).
+/// An event to publish: its kind and its data (text; JSON for built-in
+/// events), and for the Mercure protocol its topics and whether it is
+/// private.
+///
+/// Topics route the event (see [Routing](crate::Broker#routing)); they are
+/// not part of its SSE frame. A private event reaches only subscriptions
+/// whose authorization matches one of its topics.
+///
+/// ```
+/// use tidings_core::{Event, Kind, topic::Topic};
+/// let kind = Kind::new("book.updated").unwrap();
+/// let event = Event::new(kind, "{}")
+///     .with_topics([Topic::new("https://example.com/books/1").unwrap()])
+///     .private(true);
+/// assert_eq!(event.topics.len(), 1);
+/// assert!(event.private);
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Event {
     /// The SSE `event:` name.
     pub kind: Kind,
     /// The payload; any text, line breaks included.
     pub data: String,
+    /// The topics, the first canonical; none for a native event, which
+    /// only subscriptions without selectors receive.
+    pub topics: Vec<Topic>,
+    /// Whether only authorized subscriptions may receive it.
+    pub private: bool,
 }
 
 impl Event {
-    /// An event of `kind` carrying `data`.
+    /// A public event of `kind` carrying `data`, with no topic.
     pub fn new(kind: Kind, data: impl Into<String>) -> Event {
         Event {
             kind,
             data: data.into(),
+            topics: Vec::new(),
+            private: false,
         }
+    }
+
+    /// The event with `topics` added after those it has.
+    pub fn with_topics(mut self, topics: impl IntoIterator<Item = Topic>) -> Event {
+        self.topics.extend(topics);
+        self
+    }
+
+    /// The event, private or public.
+    pub fn private(mut self, private: bool) -> Event {
+        self.private = private;
+        self
     }
 }
 
@@ -88,6 +124,8 @@ pub struct StoredEvent {
     frame: Bytes,
     /// Whether `data` is a slice of `frame` rather than a copy.
     data_in_frame: bool,
+    topics: Box<[Topic]>,
+    private: bool,
 }
 
 /// The shared handle subscribers receive; cloning it copies no payload.
@@ -112,7 +150,19 @@ impl StoredEvent {
             data,
             frame,
             data_in_frame,
+            topics: event.topics.into_boxed_slice(),
+            private: event.private,
         }
+    }
+
+    /// The event's topics, the first canonical (none for a native event).
+    pub fn topics(&self) -> &[Topic] {
+        &self.topics
+    }
+
+    /// Whether only authorized subscriptions receive the event.
+    pub fn is_private(&self) -> bool {
+        self.private
     }
 
     /// The event's id.
@@ -137,7 +187,9 @@ impl StoredEvent {
 
     /// Bytes this event holds, for the ring's byte bound.
     pub(crate) fn weight(&self) -> usize {
-        self.frame.len()
+        let topics: usize = self.topics.iter().map(|t| t.as_str().len()).sum();
+        topics
+            + self.frame.len()
             + if self.data_in_frame {
                 0
             } else {
@@ -162,6 +214,8 @@ impl fmt::Debug for StoredEvent {
             .field("id", &self.id)
             .field("kind", &self.kind)
             .field("data", &self.data())
+            .field("topics", &self.topics)
+            .field("private", &self.private)
             .finish()
     }
 }

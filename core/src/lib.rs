@@ -30,17 +30,19 @@
 //! ```
 //!
 //! The pieces: [`Broker`] and [`Subscription`] (fan-out and replay over a
-//! [`HistoryRing`]), [`EventId`] and [`Epoch`], [`mode::ModeMachine`] (normal,
-//! read-only, degraded), [`wire`] (the SSE encoder and parser) and
-//! [`intake`] (the bounded queue that groups publishes into one write).
+//! [`HistoryRing`], routed by [`topic`] and authorization), [`EventId`] and
+//! [`Epoch`], [`mode::ModeMachine`] (normal, read-only, degraded), [`wire`]
+//! (the SSE encoder and parser) and [`intake`] (the bounded queue that
+//! groups publishes into one write).
 #![forbid(unsafe_code)]
 #![warn(missing_docs, missing_debug_implementations)]
 
-// Imports run one way: `event`, `id` and `wire` at the bottom; `control`
-// (control events, deliveries) and `shared` (the state a broker and its
-// subscriptions share, with its lock order) above them; `subscription` reads
-// `shared`; `broker` writes it and hands out subscriptions. Nothing below
-// names what is above it, and the layout check holds that.
+// Imports run one way: `event`, `id`, `topic` and `wire` at the bottom;
+// `control` (control events, deliveries) and `route` (which subscriptions
+// an event reaches) above them; `shared` (the state a broker and its
+// subscriptions share, with its lock order) above those; `subscription`
+// reads `shared`; `broker` writes it and hands out subscriptions. Nothing
+// below names what is above it, and the layout check holds that.
 mod broker;
 mod control;
 mod doorbell;
@@ -49,6 +51,7 @@ mod id;
 pub mod intake;
 pub mod mode;
 mod ring;
+mod route;
 mod shared;
 mod stats;
 mod subscription;
@@ -65,6 +68,6 @@ pub use event::{Event, Kind, KindError, MAX_KIND_LEN, SharedEvent, StoredEvent};
 pub use id::{Epoch, EventId, IdError, MAX_EPOCH_LEN};
 pub use ring::{HistoryRing, Locate};
 pub use shared::BrokerConfig;
-pub use stats::BrokerStats;
-pub use subscription::{Frames, SubscribeError, SubscribeOptions, Subscription};
+pub use stats::{BrokerStats, RoutingStats};
+pub use subscription::{Frames, SubscribeError, SubscribeOptions, Subscription, TopicFilter};
 pub use time::Millis;

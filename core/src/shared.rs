@@ -14,8 +14,9 @@ use crate::control::{Control, ResetReason};
 use crate::doorbell::Doorbell;
 use crate::id::{Epoch, EventId};
 use crate::ring::HistoryRing;
+use crate::route::{RouteId, Routing};
 use crate::stats::Counters;
-use crate::wakes::Wakes;
+use crate::wakes::{UNTRACKED, Wakes};
 
 /// How a broker is sized.
 #[derive(Debug, Clone)]
@@ -57,7 +58,9 @@ impl Default for BrokerConfig {
 /// Lock order: `state` before `bells`. Publishing and flushing take them one
 /// after the other, never nested, so ringing many bells does not hold up
 /// subscribers reading the ring. `state` is a read-write lock: subscribers
-/// only read it, so they copy from the ring in parallel.
+/// read it to copy from the ring, in parallel; they write it only to join
+/// or leave a route, when they register or drop, and then nest `bells`
+/// inside it so a route and its member list change together.
 #[derive(Debug)]
 pub(crate) struct Shared {
     pub(crate) state: RwLock<State>,
@@ -66,12 +69,18 @@ pub(crate) struct Shared {
     pub(crate) wakes: Wakes,
     pub(crate) clients: AtomicUsize,
     pub(crate) config: BrokerConfig,
+    /// Routes whose subscriptions dropped, one entry per subscription:
+    /// applied to `state.routing` by the next holder of the write lock, so
+    /// a dropping subscription never takes it while the others read.
+    pub(crate) leaving: Mutex<Vec<RouteId>>,
 }
 
 #[derive(Debug)]
 pub(crate) struct State {
     pub(crate) epoch: Epoch,
     pub(crate) ring: HistoryRing,
+    /// The subscriptions' routes, kept with the ring they index.
+    pub(crate) routing: Routing,
     /// The id-less `server.state` every new subscription starts with.
     pub(crate) snapshot: Option<Control>,
     /// Incremented by each heartbeat; a subscription sends one heartbeat
@@ -83,8 +92,10 @@ pub(crate) struct State {
     /// Incremented by each [`Broker::rebase`](crate::Broker::rebase); a
     /// subscription of an older generation is told to reset.
     pub(crate) generation: u64,
-    /// Why subscriptions of an older generation reset.
-    pub(crate) rebase_reason: ResetReason,
+    /// Why subscriptions of an older generation reset, and the head the
+    /// history started over from: the id their notice carries, whatever
+    /// was stored since, so the notice is the same however late it is read.
+    pub(crate) rebase: (ResetReason, EventId),
     pub(crate) closed: bool,
     /// Events were stored since the bells were last rung.
     pub(crate) dirty: bool,
@@ -101,18 +112,37 @@ impl State {
     }
 }
 
-/// The doorbells of the registered subscriptions, by key; a freed key is
-/// reused by the next subscription.
+/// The doorbells of the registered subscriptions, by key, and the keys of
+/// each route's members; a freed key is reused by the next subscription.
 #[derive(Debug, Default)]
 pub(crate) struct Bells {
-    slots: Vec<Option<Arc<Doorbell>>>,
+    slots: Vec<Option<Member>>,
     free: Vec<usize>,
+    /// Member keys by route.
+    routes: Vec<Vec<usize>>,
+}
+
+/// A registered bell, its route and its place in the route's member list.
+#[derive(Debug)]
+struct Member {
+    bell: Arc<Doorbell>,
+    route: RouteId,
+    at: usize,
 }
 
 impl Bells {
     /// Every registered bell.
     pub(crate) fn iter(&self) -> impl Iterator<Item = &Arc<Doorbell>> {
-        self.slots.iter().flatten()
+        self.slots.iter().flatten().map(|m| &m.bell)
+    }
+
+    /// The bells of the members of `route`.
+    pub(crate) fn of_route(&self, route: RouteId) -> impl Iterator<Item = &Arc<Doorbell>> {
+        self.routes
+            .get(route)
+            .into_iter()
+            .flatten()
+            .filter_map(|&key| self.slots[key].as_ref().map(|m| &m.bell))
     }
 }
 
@@ -135,15 +165,17 @@ impl Shared {
     /// `next_seq`, with no subscription yet.
     pub(crate) fn new(epoch: Epoch, next_seq: u64, config: BrokerConfig) -> Shared {
         let ring = HistoryRing::new(config.history_size, config.history_max_bytes, next_seq);
+        let head = EventId::new(epoch.clone(), ring.head());
         Shared {
             state: RwLock::new(State {
                 epoch,
                 ring,
+                routing: Routing::default(),
                 snapshot: None,
                 heartbeats: 0,
                 announcements: 0,
                 generation: 0,
-                rebase_reason: ResetReason::UnknownEpoch,
+                rebase: (ResetReason::UnknownEpoch, head),
                 closed: false,
                 dirty: false,
                 last_wake: None,
@@ -151,6 +183,7 @@ impl Shared {
             bells: Mutex::new(Bells::default()),
             counters: Counters::default(),
             wakes: Wakes::default(),
+            leaving: Mutex::new(Vec::new()),
             clients: AtomicUsize::new(0),
             config,
         }
@@ -164,11 +197,11 @@ impl Shared {
         self.config.max_batch.max(1)
     }
 
-    /// Registers `bell` and returns its key, or `None` when
-    /// [`BrokerConfig::max_subscribers`] are already registered. The caller
-    /// holds `state` (the documented order), so no ring or close slips in
-    /// between fixing a cursor and registering its bell.
-    pub(crate) fn register(&self, bell: Arc<Doorbell>) -> Option<usize> {
+    /// Registers `bell` as a member of `route` and returns its key, or
+    /// `None` when [`BrokerConfig::max_subscribers`] are already registered.
+    /// The caller holds `state` (the documented order), so no ring or close
+    /// slips in between fixing a cursor and registering its bell.
+    pub(crate) fn register(&self, bell: Arc<Doorbell>, route: RouteId) -> Option<usize> {
         let mut bells = lock(&self.bells);
         let clients = self.clients.load(Relaxed);
         if self
@@ -179,22 +212,85 @@ impl Shared {
             return None;
         }
         self.clients.store(clients + 1, Relaxed);
-        let key = match bells.free.pop() {
-            Some(key) => {
-                bells.slots[key] = Some(bell);
-                key
-            }
-            None => {
-                bells.slots.push(Some(bell));
-                bells.slots.len() - 1
-            }
-        };
+        let key = bells.free.pop().unwrap_or_else(|| {
+            bells.slots.push(None);
+            bells.slots.len() - 1
+        });
+        if bells.routes.len() <= route {
+            bells.routes.resize_with(route + 1, Vec::new);
+        }
+        let members = &mut bells.routes[route];
+        members.push(key);
+        let at = members.len() - 1;
+        bells.slots[key] = Some(Member { bell, route, at });
         Some(key)
     }
 
+    /// Rings every doorbell (`None`: control events), or for events
+    /// stored by `now` up to seq `head` the members of the routes given
+    /// them; such a ring opens a generation of wake-ups counted until taken.
+    pub(crate) fn ring_bells(&self, events: Option<(Millis, u64, Vec<RouteId>)>) {
+        let bells = lock(&self.bells);
+        let wakes = &self.wakes;
+        let (generation, routes) = match events {
+            None => (UNTRACKED, None),
+            Some((now, head, routes)) => (wakes.begin(now, head), Some(routes)),
+        };
+        let ring = |bell: &Doorbell| {
+            // Only a waiting subscription's wake-up is backlog: one busy
+            // writing (or blocked on a slow client) is not the server's lag.
+            if bell.is_waiting() {
+                (bell.ring(generation), true)
+            } else {
+                (bell.ring(UNTRACKED), false)
+            }
+        };
+        let (mut took, mut rung) = (0, 0);
+        match &routes {
+            None => bells.iter().for_each(|bell| {
+                ring(bell);
+            }),
+            Some(routes) => {
+                for bell in routes.iter().flat_map(|&route| bells.of_route(route)) {
+                    let (ok, waiting) = ring(bell);
+                    took += u64::from(ok);
+                    rung += usize::from(ok && waiting);
+                }
+            }
+        }
+        drop(bells);
+        wakes.rung(generation, rung);
+        Counters::add(&self.counters.rung, took);
+        Counters::add(&self.counters.wakeups, 1);
+    }
+
+    /// Notes that a subscription of `route` dropped; see [`Shared::leaving`].
+    pub(crate) fn defer_leave(&self, route: RouteId) {
+        lock(&self.leaving).push(route);
+    }
+
+    /// Applies the leaves noted since the last call; the caller holds the
+    /// state write lock (the `state` before `leaving` order).
+    pub(crate) fn apply_leaves(&self, routing: &mut Routing) {
+        for route in std::mem::take(&mut *lock(&self.leaving)) {
+            routing.leave(route);
+        }
+    }
+
+    /// Unregisters the bell of `key` from its route's member list; the
+    /// route itself is left later (see [`Shared::defer_leave`]).
     pub(crate) fn unregister(&self, key: usize) {
         let mut bells = lock(&self.bells);
-        if bells.slots.get_mut(key).and_then(Option::take).is_some() {
+        let bells = &mut *bells;
+        if let Some(member) = bells.slots.get_mut(key).and_then(Option::take) {
+            let members = &mut bells.routes[member.route];
+            members.swap_remove(member.at);
+            if let Some(&moved) = members.get(member.at) {
+                bells.slots[moved]
+                    .as_mut()
+                    .expect("members are registered")
+                    .at = member.at;
+            }
             bells.free.push(key);
             self.clients.fetch_sub(1, Relaxed);
         }

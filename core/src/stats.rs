@@ -10,7 +10,7 @@ pub struct BrokerStats {
     /// Stored events handed to subscribers (a replayed event counts too).
     pub delivered: u64,
     /// Subscriptions that resumed from a last id and were replayed at
-    /// least one event from the ring.
+    /// least one event from the ring that they deliver.
     pub catch_ups: u64,
     /// `stream.reset` notices sent, for any reason.
     pub resets: u64,
@@ -18,6 +18,21 @@ pub struct BrokerStats {
     pub lagged: u64,
     /// Times the doorbells of all subscribers were rung.
     pub wakeups: u64,
+}
+
+/// How targeted the wake-ups are: a snapshot from
+/// [`Broker::routing_stats`](crate::Broker::routing_stats).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct RoutingStats {
+    /// Distinct routes (filters in use by live subscriptions).
+    pub routes: usize,
+    /// Doorbells rung for stored events: each is one subscription woken.
+    pub rung: u64,
+    /// Wake-ups after which the subscription found nothing to deliver.
+    pub idle_wakeups: u64,
+    /// Topic matcher evaluations made to route events (selectors and
+    /// authorizations), monotonic.
+    pub pattern_evaluations: u64,
 }
 
 #[derive(Debug, Default)]
@@ -28,6 +43,8 @@ pub(crate) struct Counters {
     pub resets: AtomicU64,
     pub lagged: AtomicU64,
     pub wakeups: AtomicU64,
+    pub rung: AtomicU64,
+    pub idle_wakeups: AtomicU64,
 }
 
 impl Counters {

@@ -4,6 +4,7 @@
 use std::collections::VecDeque;
 use std::pin::Pin;
 use std::sync::Arc;
+use std::sync::atomic::Ordering::Relaxed;
 use std::task::{Context, Poll};
 
 use bytes::BytesMut;
@@ -14,8 +15,10 @@ use crate::doorbell::Doorbell;
 use crate::event::{Kind, SharedEvent};
 use crate::id::split_id;
 use crate::ring::Locate;
-use crate::shared::{Shared, read};
+use crate::route::{Filter, RouteId};
+use crate::shared::{Shared, write};
 use crate::stats::Counters;
+use crate::topic::Matcher;
 
 /// Why a subscription was refused.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
@@ -53,6 +56,46 @@ impl SubscribeOptions {
     }
 }
 
+/// Which topics a subscription selects and which private events its token
+/// lets it see (see [Routing](crate::Broker#routing)). The default selects
+/// every event, topic-less ones included, and no private one.
+///
+/// ```
+/// use std::sync::Arc;
+/// use tidings_core::TopicFilter;
+/// use tidings_core::topic::{Matcher, MatcherKind};
+/// let books = Arc::new(Matcher::compile(MatcherKind::UriTemplate, "https://example.com/books/{id}", None).unwrap());
+/// let filter = TopicFilter::select(vec![books.clone()]).authorized(vec![books]);
+/// assert_eq!(filter.selectors.as_ref().map(Vec::len), Some(1));
+/// assert!(TopicFilter::default().selectors.is_none());
+/// ```
+#[derive(Debug, Clone, Default)]
+pub struct TopicFilter {
+    /// `None`: every event, topic-less ones included. `Some`: only events
+    /// with a topic matching one of these.
+    pub selectors: Option<Vec<Arc<Matcher>>>,
+    /// What the subscriber's token grants: private events are delivered
+    /// only when one of their topics matches one of these.
+    pub authorization: Vec<Arc<Matcher>>,
+}
+
+impl TopicFilter {
+    /// Events with a topic matching one of `selectors`; no private one.
+    pub fn select(selectors: Vec<Arc<Matcher>>) -> TopicFilter {
+        TopicFilter {
+            selectors: Some(selectors),
+            authorization: Vec::new(),
+        }
+    }
+
+    /// The filter, allowed the private events a topic of which matches
+    /// one of `authorization`.
+    pub fn authorized(mut self, authorization: Vec<Arc<Matcher>>) -> TopicFilter {
+        self.authorization = authorization;
+        self
+    }
+}
+
 /// The broker-wide counters a subscription compares with its own to know
 /// which control events are due.
 #[derive(Debug, Clone, Copy)]
@@ -77,7 +120,8 @@ pub struct Subscription {
     cursor: u64,
     seen: Seen,
     pending: VecDeque<Delivery>,
-    kinds: Option<Vec<Kind>>,
+    /// The route whose seqs this subscription delivers.
+    route: RouteId,
     /// Stored events yielded since the shared counter was last updated.
     delivered: u64,
     ended: bool,
@@ -91,9 +135,13 @@ impl Subscription {
     pub(crate) fn register(
         shared: &Arc<Shared>,
         options: SubscribeOptions,
+        topics: TopicFilter,
         evicted_is_none: bool,
     ) -> Result<Option<Subscription>, SubscribeError> {
-        let st = read(&shared.state);
+        // Written, not read: the route is found or made with the cursor.
+        let mut guard = write(&shared.state);
+        let st = &mut *guard;
+        shared.apply_leaves(&mut st.routing);
         if st.closed {
             return Err(SubscribeError::Closed);
         }
@@ -119,13 +167,18 @@ impl Subscription {
         if let Some(reason) = reset {
             pending.push_back(Delivery::Control(Control::reset(reason, &st.head_id())));
             Counters::add(&shared.counters.resets, 1);
-        } else if cursor <= st.ring.head() {
+        }
+        let filter = Filter::new(topics.selectors, topics.authorization, options.kinds);
+        let route = st.routing.join(filter, &st.ring, cursor);
+        // A catch-up replays at least one event this subscription delivers.
+        if reset.is_none() && st.routing.route(route).seqs_from(cursor).next().is_some() {
             Counters::add(&shared.counters.catch_ups, 1);
         }
         let bell = Arc::new(Doorbell::default());
-        // Registered while the state is still read-locked, so no publish or
+        // Registered while the state is still locked, so no publish or
         // close slips in between fixing the cursor and joining the bells.
-        let Some(key) = shared.register(bell.clone()) else {
+        let Some(key) = shared.register(bell.clone(), route) else {
+            st.routing.leave(route);
             return Err(SubscribeError::Full);
         };
         let seen = Seen {
@@ -133,7 +186,7 @@ impl Subscription {
             announcements: st.announcements,
             generation: st.generation,
         };
-        drop(st);
+        drop(guard);
         Ok(Some(Subscription {
             shared: shared.clone(),
             key,
@@ -141,7 +194,7 @@ impl Subscription {
             cursor,
             seen,
             pending,
-            kinds: options.kinds,
+            route,
             delivered: 0,
             ended: false,
         }))
@@ -160,7 +213,12 @@ impl Subscription {
     }
 
     /// Waits on the bell; `Pending` once registered for its next ring.
-    fn wait(&mut self, cx: &mut Context<'_>) -> Poll<()> {
+    /// `woken`: the last wait ended with a ring, and the read that followed
+    /// found nothing to deliver, which is counted.
+    fn wait(&mut self, cx: &mut Context<'_>, woken: bool) -> Poll<()> {
+        if woken {
+            self.shared.counters.idle_wakeups.fetch_add(1, Relaxed);
+        }
         self.bell
             .poll_wait(cx)
             .map(|generation| self.took(generation))
@@ -184,10 +242,8 @@ impl Subscription {
         let st = self.shared.state();
         if st.generation != self.seen.generation {
             self.seen.generation = st.generation;
-            sink(Item::Control(Control::reset(
-                st.rebase_reason,
-                &st.head_id(),
-            )));
+            let (reason, head) = &st.rebase;
+            sink(Item::Control(Control::reset(*reason, head)));
             self.cursor = st.ring.tail();
             Counters::add(&counters.resets, 1);
         }
@@ -201,21 +257,41 @@ impl Subscription {
             self.seen.heartbeats = st.heartbeats;
             sink(Item::Control(Control::heartbeat()));
         }
-        if self.cursor < st.ring.tail() {
-            sink(Item::Control(Control::reset(
-                ResetReason::Lagged,
-                &st.head_id(),
-            )));
-            self.cursor = st.ring.tail();
-            Counters::add(&counters.resets, 1);
-            Counters::add(&counters.lagged, 1);
+        let route = st.routing.route(self.route);
+        let tail = st.ring.tail();
+        if self.cursor < tail {
+            // Only an evicted event this subscription delivers is a lag.
+            if route.lost(self.cursor, tail) {
+                sink(Item::Control(Control::reset(
+                    ResetReason::Lagged,
+                    &st.head_id(),
+                )));
+                Counters::add(&counters.resets, 1);
+                Counters::add(&counters.lagged, 1);
+            }
+            self.cursor = tail;
         }
-        let mut next = self.cursor;
-        for ev in st.ring.range_from(self.cursor, max) {
-            next = ev.id().seq() + 1;
-            if self.kinds.as_ref().is_none_or(|k| k.contains(ev.kind())) {
+        let mut next = st.ring.next_seq();
+        if route.delivers_all(self.cursor, st.ring.head()) {
+            // Every held event from the cursor on is this route's: copy the
+            // ring's range, as an unfiltered stream always did.
+            for ev in st.ring.range_from(self.cursor, max) {
+                next = ev.id().seq() + 1;
                 sink(Item::Stored(ev));
             }
+            self.cursor = next;
+            return st.closed;
+        }
+        for (taken, seq) in route.seqs_from(self.cursor).enumerate() {
+            if taken == max {
+                next = seq;
+                break;
+            }
+            let ev = st
+                .ring
+                .get(seq)
+                .expect("a route's seqs from the tail are held");
+            sink(Item::Stored(ev));
         }
         self.cursor = next;
         st.closed
@@ -278,7 +354,7 @@ impl Subscription {
             }
             // Registered before the ring was read, so a publish after the
             // read rings this bell (or already did): no wake-up is lost.
-            if self.wait(cx).is_pending() {
+            if self.wait(cx, bell_taken).is_pending() {
                 return Poll::Pending;
             }
             bell_taken = true;
@@ -370,7 +446,7 @@ impl Stream for Subscription {
             }
             // Registered before the ring was read, so a publish after the
             // read rings this bell (or already did): no wake-up is lost.
-            if this.wait(cx).is_pending() {
+            if this.wait(cx, bell_taken).is_pending() {
                 return Poll::Pending;
             }
             bell_taken = true;
@@ -381,7 +457,11 @@ impl Stream for Subscription {
 impl Drop for Subscription {
     fn drop(&mut self) {
         Counters::add(&self.shared.counters.delivered, self.delivered);
+        // Out of its route's member list at once; the route itself is left
+        // by the next writer of the state, so dropping never waits for the
+        // readers. Leaves commute with joins: the route's count only lags.
         self.shared.unregister(self.key);
+        self.shared.defer_leave(self.route);
         // Unregistered, so no ring reaches the bell any more: a wake-up it
         // still holds is counted off, never left to age.
         self.took(self.bell.take());
