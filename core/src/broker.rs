@@ -35,8 +35,8 @@ pub enum PublishError {
         expected: EventId,
         /// The id the event carried.
         got: EventId,
-        /// The event, not stored.
-        event: Event,
+        /// The event, not stored (boxed: the error stays small).
+        event: Box<Event>,
     },
 }
 
@@ -44,7 +44,8 @@ impl PublishError {
     /// The event that was not stored.
     pub fn into_event(self) -> Event {
         match self {
-            PublishError::Closed(event) | PublishError::OutOfOrder { event, .. } => event,
+            PublishError::Closed(event) => event,
+            PublishError::OutOfOrder { event, .. } => *event,
         }
     }
 }
@@ -346,7 +347,7 @@ impl Broker {
                     return Err(PublishError::OutOfOrder {
                         expected,
                         got,
-                        event,
+                        event: Box::new(event),
                     });
                 }
             };

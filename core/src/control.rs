@@ -122,10 +122,10 @@ impl Delivery {
         }
     }
 
-    /// The SSE event name.
+    /// The SSE event name a client sees (`message` for a kind-less event).
     pub fn kind(&self) -> &str {
         match self {
-            Delivery::Event(ev) => ev.kind().as_str(),
+            Delivery::Event(ev) => ev.kind_str(),
             Delivery::Control(c) => match c.kind {
                 ControlKind::State => STATE_KIND,
                 ControlKind::Reset(_) => RESET_KIND,

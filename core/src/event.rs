@@ -5,36 +5,41 @@ use std::sync::Arc;
 
 use bytes::Bytes;
 
-use crate::id::EventId;
+use crate::id::{EventId, SuppliedId};
 use crate::topic::Topic;
 use crate::wire;
 
-/// Longest accepted event kind.
-pub const MAX_KIND_LEN: usize = 64;
+/// Longest accepted event kind, in bytes of UTF-8.
+pub const MAX_KIND_LEN: usize = 128;
 
 /// Why a string is not an event kind.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("event type must be 1 to 64 characters of [A-Za-z0-9._-]")]
+#[error("event type must be 1 to 128 bytes without control or format characters")]
 pub struct KindError;
 
-/// The SSE `event:` name of an event: 1 to 64 characters of `[A-Za-z0-9._-]`.
+/// The SSE `event:` name of an event: 1 to [`MAX_KIND_LEN`] bytes of UTF-8
+/// with no control (C0, DEL, C1) or Unicode format character, the rule the
+/// protocol sets for every value; so it never breaks the SSE frame.
 ///
 /// ```
 /// use tidings_core::Kind;
 /// assert!(Kind::new("item.created").is_ok());
+/// assert!(Kind::new("Bestellung geändert").is_ok());
 /// assert!(Kind::new("bad\nkind").is_err()); // could break the SSE frame
 /// assert!(Kind::new("").is_err());
 /// ```
 #[derive(Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct Kind(Arc<str>);
 
+/// The kind a browser gives an SSE event sent without an `event:` line;
+/// `types=message` selects such events.
+pub const MESSAGE_KIND: &str = "message";
+
 impl Kind {
     /// Checks `name` and makes it a kind.
     pub fn new(name: &str) -> Result<Kind, KindError> {
         let ok = (1..=MAX_KIND_LEN).contains(&name.len())
-            && name
-                .bytes()
-                .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'-'));
+            && crate::topic::first_forbidden(name).is_none();
         if ok {
             Ok(Kind(name.into()))
         } else {
@@ -45,6 +50,21 @@ impl Kind {
     /// The kind as text.
     pub fn as_str(&self) -> &str {
         &self.0
+    }
+
+    /// Whether only the server may emit this kind: `heartbeat`,
+    /// `server.*`, `stream.*`, and `mercure`, which the Mercure protocol
+    /// reserves. A publisher must not impersonate them.
+    ///
+    /// ```
+    /// use tidings_core::Kind;
+    /// assert!(Kind::new("server.state").unwrap().is_reserved());
+    /// assert!(Kind::new("mercure").unwrap().is_reserved());
+    /// assert!(!Kind::new("servers").unwrap().is_reserved());
+    /// ```
+    pub fn is_reserved(&self) -> bool {
+        let k = self.as_str();
+        k == "heartbeat" || k == "mercure" || k.starts_with("server.") || k.starts_with("stream.")
     }
 }
 
@@ -60,9 +80,9 @@ impl fmt::Display for Kind {
     }
 }
 
-/// An event to publish: its kind and its data (text; JSON for built-in
-/// events), and for the Mercure protocol its topics and whether it is
-/// private.
+/// An event to publish: its kind (optional) and its data (text; JSON for
+/// built-in events), its topics and whether it is private, and the id its
+/// publisher gave it, if any.
 ///
 /// Topics route the event (see [Routing](crate::Broker#routing)); they are
 /// not part of its SSE frame. A private event reaches only subscriptions
@@ -79,8 +99,9 @@ impl fmt::Display for Kind {
 /// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Event {
-    /// The SSE `event:` name.
-    pub kind: Kind,
+    /// The SSE `event:` name; without one the frame has no `event:` line
+    /// and browsers see a `message`.
+    pub kind: Option<Kind>,
     /// The payload; any text, line breaks included.
     pub data: String,
     /// The topics, the first canonical; none for a native event, which
@@ -88,17 +109,38 @@ pub struct Event {
     pub topics: Vec<Topic>,
     /// Whether only authorized subscriptions may receive it.
     pub private: bool,
+    /// The publisher's id for the event: its SSE id instead of the
+    /// generated `<epoch>-<seq>` (which still places it in the history).
+    pub supplied_id: Option<SuppliedId>,
 }
 
 impl Event {
     /// A public event of `kind` carrying `data`, with no topic.
     pub fn new(kind: Kind, data: impl Into<String>) -> Event {
+        Event::untyped(data).with_kind(Some(kind))
+    }
+
+    /// A public event without a kind (a browser's `message`), with no topic.
+    pub fn untyped(data: impl Into<String>) -> Event {
         Event {
-            kind,
+            kind: None,
             data: data.into(),
             topics: Vec::new(),
             private: false,
+            supplied_id: None,
         }
+    }
+
+    /// The event with `kind` instead of the kind it has.
+    pub fn with_kind(mut self, kind: Option<Kind>) -> Event {
+        self.kind = kind;
+        self
+    }
+
+    /// The event with the publisher's id `id`.
+    pub fn with_supplied_id(mut self, id: Option<SuppliedId>) -> Event {
+        self.supplied_id = id;
+        self
     }
 
     /// The event with `topics` added after those it has.
@@ -119,7 +161,8 @@ impl Event {
 #[derive(Clone)]
 pub struct StoredEvent {
     id: EventId,
-    kind: Kind,
+    kind: Option<Kind>,
+    supplied_id: Option<SuppliedId>,
     data: Bytes,
     frame: Bytes,
     /// Whether `data` is a slice of `frame` rather than a copy.
@@ -133,10 +176,18 @@ pub type SharedEvent = Arc<StoredEvent>;
 
 impl StoredEvent {
     pub(crate) fn encode(id: EventId, event: Event) -> StoredEvent {
-        let id_text = id.to_string();
+        let generated;
+        let id_text = match &event.supplied_id {
+            Some(supplied) => supplied.as_str(),
+            None => {
+                generated = id.to_string();
+                &generated
+            }
+        };
         // Kinds and ids are validated on construction, so they never carry
         // CR, LF or NUL and encoding cannot fail.
-        let frame = wire::event_frame(Some(&id_text), Some(event.kind.as_str()), &event.data)
+        let kind = event.kind.as_ref().map(Kind::as_str);
+        let frame = wire::event_frame(Some(id_text), kind, &event.data)
             .expect("validated id and kind encode");
         // Single-line data (all compact JSON) is a slice of the frame: the
         // payload is stored once.
@@ -147,6 +198,7 @@ impl StoredEvent {
         StoredEvent {
             id,
             kind: event.kind,
+            supplied_id: event.supplied_id,
             data,
             frame,
             data_in_frame,
@@ -165,14 +217,25 @@ impl StoredEvent {
         self.private
     }
 
-    /// The event's id.
+    /// The event's place in the history (its SSE id unless the publisher
+    /// supplied one).
     pub fn id(&self) -> &EventId {
         &self.id
     }
 
-    /// The event's kind.
-    pub fn kind(&self) -> &Kind {
-        &self.kind
+    /// The id the publisher supplied, which is the event's SSE id.
+    pub fn supplied_id(&self) -> Option<&SuppliedId> {
+        self.supplied_id.as_ref()
+    }
+
+    /// The event's kind; `None`: sent without an `event:` line.
+    pub fn kind(&self) -> Option<&Kind> {
+        self.kind.as_ref()
+    }
+
+    /// The kind a client sees: the kind, or [`MESSAGE_KIND`] without one.
+    pub fn kind_str(&self) -> &str {
+        self.kind.as_ref().map_or(MESSAGE_KIND, Kind::as_str)
     }
 
     /// The event's data, as published.
@@ -188,7 +251,9 @@ impl StoredEvent {
     /// Bytes this event holds, for the ring's byte bound.
     pub(crate) fn weight(&self) -> usize {
         let topics: usize = self.topics.iter().map(|t| t.as_str().len()).sum();
+        let supplied = self.supplied_id.as_ref().map_or(0, |id| id.as_str().len());
         topics
+            + supplied
             + self.frame.len()
             + if self.data_in_frame {
                 0
@@ -213,6 +278,7 @@ impl fmt::Debug for StoredEvent {
         f.debug_struct("StoredEvent")
             .field("id", &self.id)
             .field("kind", &self.kind)
+            .field("supplied_id", &self.supplied_id)
             .field("data", &self.data())
             .field("topics", &self.topics)
             .field("private", &self.private)
@@ -249,10 +315,26 @@ mod tests {
 
     #[test]
     fn kinds() {
-        assert!(Kind::new(&"a".repeat(64)).is_ok());
-        assert!(Kind::new(&"a".repeat(65)).is_err());
-        for bad in ["a b", "a:b", "a\0", "é", "a\r"] {
+        assert!(Kind::new(&"a".repeat(MAX_KIND_LEN)).is_ok());
+        assert!(
+            Kind::new(&"é".repeat(MAX_KIND_LEN / 2 + 1)).is_err(),
+            "bytes count"
+        );
+        for good in ["a b", "a:b", "é", " leading"] {
+            assert!(Kind::new(good).is_ok(), "{good:?}");
+        }
+        for bad in ["", "a\0", "a\r", "a\n", "\u{7f}", "\u{85}", "a\u{200b}"] {
             assert!(Kind::new(bad).is_err(), "{bad:?}");
         }
+    }
+
+    #[test]
+    fn an_untyped_event_has_no_event_line_and_a_supplied_id_is_its_sse_id() {
+        let id = EventId::new(Epoch::new("e").unwrap(), 7);
+        let supplied = SuppliedId::new("order-42").unwrap();
+        let ev = StoredEvent::encode(id, Event::untyped("x").with_supplied_id(Some(supplied)));
+        assert_eq!(&ev.frame()[..], b"id: order-42\ndata: x\n\n");
+        assert_eq!((ev.kind(), ev.kind_str()), (None, MESSAGE_KIND));
+        assert_eq!(ev.id().seq(), 7);
     }
 }

@@ -1,8 +1,10 @@
-//! Event ids: `<epoch>-<seq>`.
+//! Event ids: `<epoch>-<seq>`, and the ids publishers supply.
 //!
 //! The epoch names one history; the seq is the position of an event in it.
 //! A `Last-Event-ID` from another history therefore can never be mistaken for
-//! a position in this one.
+//! a position in this one. A publisher may instead give an event its own id
+//! ([`SuppliedId`]): it is the event's SSE id, and resuming from it is looked
+//! up before the generated spelling is tried.
 
 use std::fmt;
 use std::str::FromStr;
@@ -10,6 +12,9 @@ use std::sync::Arc;
 
 /// Longest accepted epoch token.
 pub const MAX_EPOCH_LEN: usize = 32;
+
+/// Longest accepted publisher-supplied id, in bytes of UTF-8.
+pub const MAX_SUPPLIED_ID_LEN: usize = 256;
 
 /// Why a string is not an epoch or an event id.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -191,5 +196,79 @@ mod tests {
         }
         let long = format!("{}-1", "a".repeat(MAX_EPOCH_LEN + 1));
         assert_eq!(long.parse::<EventId>(), Err(IdError::BadEpoch));
+    }
+}
+
+/// Why a string is not a publisher-supplied id.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum SuppliedIdError {
+    /// Empty, or longer than [`MAX_SUPPLIED_ID_LEN`] bytes.
+    #[error("id must be 1 to 256 bytes")]
+    Length,
+    /// A control (C0, DEL, C1) or Unicode format character.
+    #[error("id has a control or format character")]
+    Forbidden,
+    /// `#…` and `earliest` have meanings of their own in the protocol.
+    #[error("id must not start with `#` nor be `earliest`")]
+    Reserved,
+}
+
+/// An id a publisher gave its event: the event's SSE `id:` and a resume
+/// position, looked up before generated spellings (so `order-42` is never
+/// taken for epoch `order`, seq 42). Ids may repeat: resuming from one
+/// starts after the earliest event still held with it.
+///
+/// 1 to [`MAX_SUPPLIED_ID_LEN`] bytes with no control or format character
+/// (the protocol's rule for every value), not starting with `#` (the
+/// protocol's generated ids) and not `earliest` (the protocol's "from the
+/// start").
+///
+/// ```
+/// use tidings_core::SuppliedId;
+/// assert!(SuppliedId::new("order-42").is_ok());
+/// assert!(SuppliedId::new("urn:uuid:1b4e28ba-2fa1-11d2-883f-0016d3cca427").is_ok());
+/// assert!(SuppliedId::new("#e1-4").is_err());
+/// assert!(SuppliedId::new("earliest").is_err());
+/// assert!(SuppliedId::new("a\nb").is_err());
+/// ```
+#[derive(Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct SuppliedId(Arc<str>);
+
+impl SuppliedId {
+    /// Checks `text` and makes it a supplied id.
+    pub fn new(text: &str) -> Result<SuppliedId, SuppliedIdError> {
+        if !(1..=MAX_SUPPLIED_ID_LEN).contains(&text.len()) {
+            return Err(SuppliedIdError::Length);
+        }
+        if crate::topic::first_forbidden(text).is_some() {
+            return Err(SuppliedIdError::Forbidden);
+        }
+        if text.starts_with('#') || text == "earliest" {
+            return Err(SuppliedIdError::Reserved);
+        }
+        Ok(SuppliedId(text.into()))
+    }
+
+    /// The id as text.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl std::borrow::Borrow<str> for SuppliedId {
+    fn borrow(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Debug for SuppliedId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "SuppliedId({:?})", self.0)
+    }
+}
+
+impl fmt::Display for SuppliedId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
     }
 }

@@ -64,8 +64,10 @@ pub use broker::{Broker, PublishError};
 pub use control::{
     Control, ControlKind, Delivery, HEARTBEAT_KIND, RESET_KIND, ResetReason, STATE_KIND,
 };
-pub use event::{Event, Kind, KindError, MAX_KIND_LEN, SharedEvent, StoredEvent};
-pub use id::{Epoch, EventId, IdError, MAX_EPOCH_LEN};
+pub use event::{Event, Kind, KindError, MAX_KIND_LEN, MESSAGE_KIND, SharedEvent, StoredEvent};
+pub use id::{
+    Epoch, EventId, IdError, MAX_EPOCH_LEN, MAX_SUPPLIED_ID_LEN, SuppliedId, SuppliedIdError,
+};
 pub use ring::{HistoryRing, Locate};
 pub use shared::BrokerConfig;
 pub use stats::{BrokerStats, RoutingStats};

@@ -3,11 +3,13 @@
 //!
 //! Seqs are contiguous, so the slot of a seq is derived from the seq of the
 //! oldest event held: locating the events after an id is O(1), copying them
-//! O(k).
+//! O(k). Ids supplied by publishers are indexed too, each to the seqs of
+//! the held events that carry it, so resuming from one is O(1) as well.
 
-use std::collections::VecDeque;
+use std::collections::{HashMap, VecDeque};
 
 use crate::event::SharedEvent;
+use crate::id::SuppliedId;
 
 /// Where the events after a given seq start, if the ring still holds them.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -38,6 +40,8 @@ pub struct HistoryRing {
     bytes: usize,
     /// The seq the next stored event must have.
     next_seq: u64,
+    /// The seqs of the held events with each supplied id, oldest first.
+    supplied: HashMap<SuppliedId, VecDeque<u64>>,
 }
 
 impl HistoryRing {
@@ -53,6 +57,7 @@ impl HistoryRing {
             max_bytes,
             bytes: 0,
             next_seq: next_seq.max(1),
+            supplied: HashMap::new(),
         }
     }
 
@@ -92,6 +97,10 @@ impl HistoryRing {
     /// evicted.
     pub(crate) fn push(&mut self, event: SharedEvent) -> usize {
         debug_assert_eq!(event.id().seq(), self.next_seq);
+        if let Some(id) = event.supplied_id() {
+            let seqs = self.supplied.entry(id.clone()).or_default();
+            seqs.push_back(self.next_seq);
+        }
         self.bytes += event.weight();
         self.events.push_back(event);
         self.next_seq += 1;
@@ -102,6 +111,14 @@ impl HistoryRing {
         {
             let old = self.events.pop_front().expect("len > 1");
             self.bytes -= old.weight();
+            if let Some(id) = old.supplied_id()
+                && let Some(seqs) = self.supplied.get_mut(id)
+            {
+                seqs.pop_front();
+                if seqs.is_empty() {
+                    self.supplied.remove(id);
+                }
+            }
             evicted += 1;
         }
         evicted
@@ -117,6 +134,13 @@ impl HistoryRing {
         } else {
             Locate::From(seq + 1)
         }
+    }
+
+    /// The seq of the earliest held event whose publisher gave it the id
+    /// `text`, if any.
+    pub fn earliest_supplied(&self, text: &str) -> Option<u64> {
+        let seqs = self.supplied.get(text)?;
+        seqs.front().copied()
     }
 
     /// The event with `seq`, if held.

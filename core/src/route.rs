@@ -81,23 +81,39 @@ impl Filter {
         }
     }
 
-    fn passes_kind(&self, kind: &Kind) -> bool {
-        self.kinds.as_ref().is_none_or(|k| k.contains(kind))
+    /// Whether the kind passes; a kind-less event is a `message`.
+    fn passes_kind(&self, event: &StoredEvent) -> bool {
+        let kind = event.kind_str();
+        self.kinds
+            .as_ref()
+            .is_none_or(|k| k.iter().any(|k| k.as_str() == kind))
     }
 
     /// The delivery rule, evaluated directly: what replay of events stored
     /// before the route existed uses, and what the index must agree with.
     fn delivers(&self, event: &StoredEvent) -> bool {
-        let any = |matchers: &[Arc<Matcher>]| {
-            event
-                .topics()
-                .iter()
-                .any(|t| matchers.iter().any(|m| m.matches(t)))
-        };
-        self.passes_kind(event.kind())
-            && self.selectors.as_deref().is_none_or(any)
-            && (!event.is_private() || any(&self.authorization))
+        self.passes_kind(event)
+            && admits(
+                self.selectors.as_deref(),
+                &self.authorization,
+                event.topics(),
+                event.is_private(),
+            )
     }
+}
+
+/// The topic part of the delivery rule: an event with `topics` is admitted
+/// iff `selectors` are `None` or one of its topics matches one, and it is
+/// public or one of its topics matches one of `authorization`.
+pub(crate) fn admits(
+    selectors: Option<&[Arc<Matcher>]>,
+    authorization: &[Arc<Matcher>],
+    topics: &[Topic],
+    private: bool,
+) -> bool {
+    let any =
+        |matchers: &[Arc<Matcher>]| topics.iter().any(|t| matchers.iter().any(|m| m.matches(t)));
+    selectors.is_none_or(any) && (!private || any(authorization))
 }
 
 /// One distinct filter and the seqs it delivers.
@@ -309,7 +325,7 @@ impl Routing {
                 continue;
             }
             route.considered = seq;
-            if !route.filter.passes_kind(event.kind()) {
+            if !route.filter.passes_kind(event) {
                 continue;
             }
             if event.is_private() {

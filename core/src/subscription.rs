@@ -15,10 +15,10 @@ use crate::doorbell::Doorbell;
 use crate::event::{Kind, SharedEvent};
 use crate::id::split_id;
 use crate::ring::Locate;
-use crate::route::{Filter, RouteId};
+use crate::route::{Filter, RouteId, admits};
 use crate::shared::{Shared, write};
 use crate::stats::Counters;
-use crate::topic::Matcher;
+use crate::topic::{Matcher, Topic};
 
 /// Why a subscription was refused.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
@@ -94,6 +94,18 @@ impl TopicFilter {
         self.authorization = authorization;
         self
     }
+
+    /// Whether the filter admits an event with `topics`, private or not:
+    /// the rule the broker routes by, for events read from elsewhere (a
+    /// replay from durable history) that must obey it too.
+    pub fn admits(&self, topics: &[Topic], private: bool) -> bool {
+        admits(
+            self.selectors.as_deref(),
+            &self.authorization,
+            topics,
+            private,
+        )
+    }
 }
 
 /// The broker-wide counters a subscription compares with its own to know
@@ -149,8 +161,11 @@ impl Subscription {
         if let Some(state) = st.snapshot() {
             pending.push_back(Delivery::Control(state.clone()));
         }
+        let supplied = |text| st.ring.earliest_supplied(text);
         let (cursor, reset) = match options.last_event_id.as_deref() {
             None => (st.ring.next_seq(), None),
+            // A publisher's id first: `order-42` is not seq 42 of `order`.
+            Some(text) if let Some(seq) = supplied(text) => (seq + 1, None),
             Some(text) => match split_id(text) {
                 Err(_) => (st.ring.next_seq(), Some(ResetReason::InvalidId)),
                 Ok((epoch, _)) if epoch != st.epoch.as_str() => {

@@ -1,6 +1,7 @@
-//! Property: with random events (topics, kinds, private or not), random
-//! subscriptions (selectors, authorizations, kinds), reconnects with the
-//! last id and a small ring that wraps, each subscription receives exactly
+//! Property: with random events (topics, kinds or none, private or not,
+//! publisher ids, reused ones included), random subscriptions (selectors,
+//! authorizations, kinds), reconnects with the last id seen (generated or
+//! supplied) and a small ring that wraps, each subscription receives exactly
 //! the events its filter selects and authorizes, in order, each once; a
 //! `lagged` reset comes only when an event it would have delivered left the
 //! ring before it read it; and a caught-up subscription is woken exactly by
@@ -15,7 +16,8 @@ use common::Flag;
 use proptest::prelude::*;
 use tidings_core::topic::{HubUrl, Interner, Matcher, MatcherKind, Topic};
 use tidings_core::{
-    Broker, BrokerConfig, Epoch, Event, Kind, Millis, SubscribeOptions, Subscription, TopicFilter,
+    Broker, BrokerConfig, Epoch, Event, Kind, Millis, SubscribeOptions, Subscription, SuppliedId,
+    TopicFilter,
 };
 
 const TOPICS: [&str; 5] = [
@@ -35,7 +37,13 @@ const MATCHERS: [(MatcherKind, &str); 6] = [
     (MatcherKind::Exact, "/c"),
 ];
 
-const KINDS: [&str; 2] = ["k1", "k2"];
+/// The kinds a filter may ask for; an event of kind index 2 has no kind,
+/// which a filter selects as `message`.
+const KINDS: [&str; 3] = ["k1", "k2", "message"];
+
+/// Publisher ids: `e-1` shadows the generated id of seq 1, `order-2` looks
+/// like an id of another epoch, `plain` like no generated id at all.
+const SUPPLIED: [&str; 3] = ["e-1", "order-2", "plain"];
 
 #[derive(Debug, Clone)]
 struct Spec {
@@ -50,6 +58,7 @@ enum Op {
         kind: usize,
         topics: Vec<usize>,
         private: bool,
+        supplied: Option<usize>,
     },
     Drain(usize),
     Reconnect(usize),
@@ -80,8 +89,18 @@ fn spec() -> impl Strategy<Value = Spec> {
 
 fn op(subs: usize) -> impl Strategy<Value = Op> {
     prop_oneof![
-        4 => (0..KINDS.len(), indices(TOPICS.len(), 2), any::<bool>())
-            .prop_map(|(kind, topics, private)| Op::Publish { kind, topics, private }),
+        4 => (
+            0..KINDS.len(),
+            indices(TOPICS.len(), 2),
+            any::<bool>(),
+            proptest::option::weighted(0.3, 0..SUPPLIED.len()),
+        )
+            .prop_map(|(kind, topics, private, supplied)| Op::Publish {
+                kind,
+                topics,
+                private,
+                supplied,
+            }),
         2 => (0..subs).prop_map(Op::Drain),
         1 => (0..subs).prop_map(Op::Reconnect),
     ]
@@ -103,6 +122,15 @@ struct Published {
     kind: usize,
     topics: Vec<Topic>,
     private: bool,
+    supplied: Option<usize>,
+}
+
+impl Published {
+    /// Its SSE id: the publisher's, else the generated one.
+    fn sse_id(&self, seq: u64) -> String {
+        self.supplied
+            .map_or_else(|| format!("e-{seq}"), |i| SUPPLIED[i].to_owned())
+    }
 }
 
 struct Client {
@@ -112,8 +140,8 @@ struct Client {
     flag: Arc<Flag>,
     /// Seq of the next event the model considers for it.
     cursor: u64,
-    /// The last stored event it received.
-    last: Option<u64>,
+    /// The SSE id of the last stored event it received.
+    last: Option<String>,
     /// Drained and given nothing deliverable since: its bell is silent.
     idle: bool,
 }
@@ -124,6 +152,7 @@ fn any_match(matchers: &[Arc<Matcher>], topics: &[Topic]) -> bool {
 
 impl Client {
     fn delivers(&self, ev: &Published) -> bool {
+        // Kind index 2 is a kind-less event, which `message` selects.
         self.kinds.as_ref().is_none_or(|k| k.contains(&ev.kind))
             && self
                 .filter
@@ -134,29 +163,57 @@ impl Client {
     }
 }
 
-fn drain(sub: &mut Subscription, flag: &Arc<Flag>) -> Vec<Seen> {
-    common::drain(sub, flag)
+/// What was delivered, and the SSE id of the last stored event.
+fn drain(sub: &mut Subscription, flag: &Arc<Flag>) -> (Vec<Seen>, Option<String>) {
+    let mut last = None;
+    let seen = common::drain(sub, flag)
         .0
         .into_iter()
         .map(|d| match d.id() {
-            Some(id) => Seen::Event(id.seq()),
+            Some(id) => {
+                let frame = std::str::from_utf8(d.frame()).unwrap();
+                let line = frame.lines().next().unwrap();
+                last = Some(line.strip_prefix("id: ").unwrap().to_owned());
+                Seen::Event(id.seq())
+            }
             None => {
                 assert_eq!(d.kind(), "stream.reset", "only resets are expected");
                 let data: serde_json::Value = serde_json::from_str(d.data()).unwrap();
                 Seen::Reset(data["reason"].as_str().unwrap().to_owned())
             }
         })
-        .collect()
+        .collect();
+    (seen, last)
+}
+
+/// Where the model resumes a client whose last id is `last`: the seq of
+/// the next event to consider, or the reason of the reset it gets first.
+fn resume(published: &[Published], ring_tail: u64, last: &str) -> Result<u64, &'static str> {
+    let next = published.len() as u64 + 1;
+    let supplied = |s: u64| published[(s - 1) as usize].supplied.map(|i| SUPPLIED[i]);
+    // A publisher's id is looked up first, at the earliest event held.
+    if let Some(seq) = (ring_tail..next).find(|&s| supplied(s) == Some(last)) {
+        return Ok(seq + 1);
+    }
+    match last.rsplit_once('-') {
+        Some(("e", seq)) => match seq.parse::<u64>() {
+            Ok(seq) if seq + 1 < ring_tail => Err("history_exceeded"),
+            Ok(seq) => Ok(seq + 1),
+            Err(_) => Err("invalid_id"),
+        },
+        Some((_, seq)) if seq.parse::<u64>().is_ok() => Err("unknown_epoch"),
+        _ => Err("invalid_id"),
+    }
 }
 
 fn subscribe(
     broker: &Broker,
     filter: &TopicFilter,
     kinds: &Option<Vec<usize>>,
-    last: Option<u64>,
+    last: Option<&str>,
 ) -> Subscription {
     let options = SubscribeOptions {
-        last_event_id: last.map(|seq| format!("e-{seq}")),
+        last_event_id: last.map(str::to_owned),
         kinds: kinds
             .as_ref()
             .map(|k| k.iter().map(|&i| Kind::new(KINDS[i]).unwrap()).collect()),
@@ -208,19 +265,24 @@ fn run(ring: usize, specs: Vec<Spec>, ops: Vec<Op>) -> Result<(), TestCaseError>
                 kind,
                 topics,
                 private,
+                supplied,
             } => {
                 let topics: Vec<Topic> = topics
                     .iter()
                     .map(|&i| Topic::new(TOPICS[i]).unwrap())
                     .collect();
-                let event = Event::new(Kind::new(KINDS[kind]).unwrap(), step.to_string())
+                let typed = (kind < 2).then(|| Kind::new(KINDS[kind]).unwrap());
+                let event = Event::untyped(step.to_string())
+                    .with_kind(typed)
                     .with_topics(topics.clone())
-                    .private(private);
+                    .private(private)
+                    .with_supplied_id(supplied.map(|i| SuppliedId::new(SUPPLIED[i]).unwrap()));
                 broker.publish(event, Millis(step as u64)).unwrap();
                 let ev = Published {
                     kind,
                     topics,
                     private,
+                    supplied,
                 };
                 for (i, c) in clients.iter_mut().enumerate() {
                     if c.idle {
@@ -247,31 +309,37 @@ fn run(ring: usize, specs: Vec<Spec>, ops: Vec<Op>) -> Result<(), TestCaseError>
                     expected.extend((cursor..next).filter(|&s| deliverable(s)).map(Seen::Event));
                 }
                 c.cursor = next;
-                let got = drain(&mut c.sub, &c.flag);
+                let (got, last) = drain(&mut c.sub, &c.flag);
                 prop_assert_eq!(&got, &expected, "client {} at step {}", i, step);
+                let mut last_seq = None;
                 for seen in &got {
                     if let Seen::Event(seq) = seen {
                         let ev = &published[(*seq - 1) as usize];
                         prop_assert!(!ev.private || any_match(&c.filter.authorization, &ev.topics));
-                        c.last = Some(*seq);
+                        last_seq = Some(*seq);
                     }
+                }
+                if let Some(seq) = last_seq {
+                    let sse_id = published[(seq - 1) as usize].sse_id(seq);
+                    prop_assert_eq!(last.as_deref(), Some(sse_id.as_str()), "the SSE id");
+                    c.last = last;
                 }
                 c.flag.take();
                 c.idle = true;
             }
             Op::Reconnect(i) => {
                 let c = &mut clients[i];
-                let fresh = subscribe(&broker, &c.filter, &c.kinds, c.last);
+                let fresh = subscribe(&broker, &c.filter, &c.kinds, c.last.as_deref());
                 drop(std::mem::replace(&mut c.sub, fresh));
                 c.idle = false;
-                c.cursor = match c.last {
+                c.cursor = match c.last.as_deref().map(|l| resume(&published, ring_tail, l)) {
                     None => next,
-                    Some(last) if last + 1 >= ring_tail => last + 1,
-                    Some(_) => {
-                        // The successors of its id left the ring: the
-                        // broker cannot tell what it missed.
-                        let got = drain(&mut c.sub, &c.flag);
-                        prop_assert_eq!(got.first(), Some(&Seen::Reset("history_exceeded".into())));
+                    Some(Ok(cursor)) => cursor,
+                    Some(Err(reason)) => {
+                        // Its id names no event held: the broker cannot
+                        // tell what it missed, and says so.
+                        let (got, _) = drain(&mut c.sub, &c.flag);
+                        prop_assert_eq!(got.first(), Some(&Seen::Reset(reason.into())));
                         prop_assert_eq!(got.len(), 1);
                         c.flag.take();
                         c.idle = true;

@@ -71,5 +71,6 @@ pub use error::{MAX_PATTERN_LEN, PatternError};
 pub use index::PatternIndex;
 pub use interner::Interner;
 pub use matcher::{LiteralPrefix, Matcher, MatcherKind};
+pub(crate) use name::first_forbidden;
 pub use name::{MAX_TOPIC_LEN, Topic, TopicError};
 pub use urlpat::{HubUrl, HubUrlError};
