@@ -30,6 +30,7 @@ pub use ops::telemetry;
 
 use crate::clock::Clock;
 use crate::http::accept;
+use crate::http::credentials::{Credentials, CredentialsError};
 use crate::http::state::AppState;
 use crate::items::Items;
 use crate::log::admission::FanoutBudget;
@@ -48,6 +49,9 @@ pub enum StartError {
     /// The configuration breaks a rule.
     #[error(transparent)]
     Config(#[from] config::ConfigError),
+    /// A token key does not load or does not fit its algorithms.
+    #[error(transparent)]
+    Credentials(#[from] CredentialsError),
     /// The storage could not be opened.
     #[error("cannot open storage: {0}")]
     Storage(#[from] storage::StorageError),
@@ -64,6 +68,8 @@ pub enum StartError {
 pub struct Server {
     /// What the handlers share.
     pub state: Arc<AppState>,
+    /// Keys and rules for access tokens and the editor token.
+    pub credentials: Arc<Credentials>,
     store: Store,
 }
 
@@ -72,11 +78,12 @@ pub struct Server {
 /// test client.
 pub fn build(config: Config) -> Result<Server, StartError> {
     config.validate()?;
+    let credentials = Credentials::from_config(&config)?;
     let store = open_store(&config)?;
     let history = Loaded::fresh(new_epoch());
     let writer = history::Writer::new(store.clone(), history.epoch.clone(), config.history_size);
     let log = Log::Local(Box::new(writer));
-    assemble(config, store, history, log)
+    assemble(config, credentials, store, history, log)
 }
 
 /// Builds the server's state from `config`, continuing its history: joins
@@ -84,6 +91,7 @@ pub fn build(config: Config) -> Result<Server, StartError> {
 /// from storage.
 pub async fn start(config: Config) -> Result<Server, StartError> {
     config.validate()?;
+    let credentials = Credentials::from_config(&config)?;
     let store = open_store(&config)?;
     let (history, log) = match &config.bus {
         Some(url) => {
@@ -117,14 +125,20 @@ pub async fn start(config: Config) -> Result<Server, StartError> {
             (history, Log::Local(Box::new(writer)))
         }
     };
-    assemble(config, store, history, log)
+    assemble(config, credentials, store, history, log)
 }
 
 fn open_store(config: &Config) -> Result<Store, StartError> {
     Ok(Store::open(&config.storage)?.with_timeout(config.storage_timeout))
 }
 
-fn assemble(config: Config, store: Store, history: Loaded, log: Log) -> Result<Server, StartError> {
+fn assemble(
+    config: Config,
+    credentials: Credentials,
+    store: Store,
+    history: Loaded,
+    log: Log,
+) -> Result<Server, StartError> {
     let clock = Clock::new();
     let broker_config = BrokerConfig {
         history_size: config.history_size,
@@ -156,13 +170,17 @@ fn assemble(config: Config, store: Store, history: Loaded, log: Log) -> Result<S
         lifecycle: Arc::new(Lifecycle::default()),
         config,
     });
-    Ok(Server { state, store })
+    Ok(Server {
+        state,
+        credentials: Arc::new(credentials),
+        store,
+    })
 }
 
 impl Server {
     /// The HTTP application.
     pub fn endpoint(&self) -> BoxEndpoint<'static> {
-        http::app(self.state.clone())
+        http::app(self.state.clone(), self.credentials.clone())
     }
 
     /// Starts the background tasks: the flusher and heartbeats on `streams`

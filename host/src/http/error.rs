@@ -18,6 +18,7 @@ pub struct ApiError {
     message: String,
     mode: Option<Mode>,
     retry_after: Option<u64>,
+    challenge: Option<String>,
 }
 
 impl ApiError {
@@ -29,6 +30,16 @@ impl ApiError {
             message: message.into(),
             mode: None,
             retry_after: None,
+            challenge: None,
+        }
+    }
+
+    /// The error with a `WWW-Authenticate` header of `challenge` (RFC 6750
+    /// §3: every refusal about an access token carries one).
+    pub fn with_challenge(self, challenge: String) -> ApiError {
+        ApiError {
+            challenge: Some(challenge),
+            ..self
         }
     }
 
@@ -118,6 +129,13 @@ impl IntoResponse for ApiError {
         if let Some(secs) = self.retry_after {
             resp.headers_mut()
                 .insert(poem::http::header::RETRY_AFTER, secs.into());
+        }
+        if let Some(challenge) = self
+            .challenge
+            .and_then(|c| poem::http::HeaderValue::try_from(c).ok())
+        {
+            resp.headers_mut()
+                .insert(poem::http::header::WWW_AUTHENTICATE, challenge);
         }
         resp
     }

@@ -1,8 +1,9 @@
 //! Everything HTTP: the server's own accept loop and its two runtimes
 //! (`accept.rs`), the lean path for long-lived streams (`lean.rs`), the
-//! routes (`routes/`), request authentication (`auth.rs`), the error type
-//! every route answers with (`error.rs`), the state the handlers share
-//! (`state.rs`), and the router with CORS and request metrics ([`app`]).
+//! routes (`routes/`), request authentication (`auth.rs`, and access tokens
+//! in `credentials/`), the error type every route answers with
+//! (`error.rs`), the state the handlers share (`state.rs`), and the router
+//! with CORS and request metrics ([`app`]).
 //!
 //! Handlers validate input, check credentials and the mode, then call the
 //! log and the items; no handler stores an event or touches storage itself.
@@ -10,6 +11,7 @@
 pub mod accept;
 pub mod auth;
 pub mod body;
+pub mod credentials;
 pub mod error;
 pub mod lean;
 pub mod routes;
@@ -21,18 +23,23 @@ use poem::endpoint::{BoxEndpoint, StaticFilesEndpoint};
 use poem::middleware::Cors;
 use poem::{Endpoint, EndpointExt, IntoResponse, Route, get, post, put};
 
+use self::credentials::Credentials;
 use self::state::AppState;
 use crate::ops::metrics::route_label;
 
 /// The HTTP application over `state`: every route, CORS when origins are
 /// configured, the demo's static files, and a request counter per route.
-pub fn app(state: Arc<AppState>) -> BoxEndpoint<'static> {
+/// `credentials` reach the handlers as request data.
+pub fn app(state: Arc<AppState>, credentials: Arc<Credentials>) -> BoxEndpoint<'static> {
     let metrics = state.metrics.clone();
     let cors = (!state.config.cors_origins.is_empty()).then(|| {
+        // Listed origins only, never `*` (refused at start): an origin
+        // granted credentials may send a browser's token cookie.
         Cors::new()
             .allow_origins(state.config.cors_origins.iter().map(String::as_str))
+            .allow_credentials(true)
             .allow_headers(["authorization", "content-type", "last-event-id"])
-            .expose_headers(["retry-after"])
+            .expose_headers(["retry-after", "www-authenticate"])
     });
     let api = Route::new()
         .at("/api/events", get(routes::events::events))
@@ -67,6 +74,7 @@ pub fn app(state: Arc<AppState>) -> BoxEndpoint<'static> {
         );
     api.with_if(cors.is_some(), cors.unwrap_or_default())
         .data(state)
+        .data(credentials)
         .catch_all_error(|err| async move { error::from_poem(err) })
         .around(move |ep, req| {
             let metrics = metrics.clone();

@@ -1,5 +1,8 @@
 //! Configuration: command-line flags, each with a `TIDINGS_*` environment
-//! equivalent.
+//! equivalent, and [`Config::validate`], the rules clap cannot express:
+//! writes are never open to a network by accident, and access tokens are
+//! never accepted without an issuer and an audience to check, nor over a
+//! network without TLS in front.
 
 use std::net::SocketAddr;
 use std::time::Duration;
@@ -185,13 +188,83 @@ pub struct Config {
     /// Log line format.
     #[arg(long, env = "TIDINGS_LOG_FORMAT", value_enum, default_value_t = LogFormat::Human)]
     pub log_format: LogFormat,
+
+    /// Key of publishers' access tokens: an HMAC secret, or `@path` to a
+    /// PEM or JWK public key. With it, publishing takes such a token (or
+    /// the editor token) and the token's grants decide the topics.
+    #[arg(long, env = "TIDINGS_PUBLISHER_JWT_KEY", hide_env_values = true)]
+    pub publisher_jwt_key: Option<String>,
+
+    /// Algorithms publishers' tokens may be signed with (repeatable, or
+    /// comma-separated); they must fit the key.
+    #[arg(
+        long,
+        env = "TIDINGS_PUBLISHER_JWT_ALG",
+        value_delimiter = ',',
+        default_value = "HS256"
+    )]
+    pub publisher_jwt_alg: Vec<String>,
+
+    /// Key of subscribers' access tokens (as `--publisher-jwt-key`). With
+    /// it, a stream takes a token, whose grants decide the private events
+    /// it receives.
+    #[arg(long, env = "TIDINGS_SUBSCRIBER_JWT_KEY", hide_env_values = true)]
+    pub subscriber_jwt_key: Option<String>,
+
+    /// Algorithms subscribers' tokens may be signed with (as
+    /// `--publisher-jwt-alg`).
+    #[arg(
+        long,
+        env = "TIDINGS_SUBSCRIBER_JWT_ALG",
+        value_delimiter = ',',
+        default_value = "HS256"
+    )]
+    pub subscriber_jwt_alg: Vec<String>,
+
+    /// The `iss` every access token must carry. Required with a key.
+    #[arg(long, env = "TIDINGS_JWT_ISSUER")]
+    pub jwt_issuer: Option<String>,
+
+    /// The hub's URL: the `aud` every access token must name, and the base
+    /// of relative URL patterns in grants. Required with a key.
+    #[arg(long, env = "TIDINGS_HUB_URL")]
+    pub hub_url: Option<String>,
+
+    /// Seconds of clock skew allowed on a token's `exp` and `nbf`.
+    #[arg(long, env = "TIDINGS_JWT_LEEWAY", default_value_t = 0)]
+    pub jwt_leeway: u64,
+
+    /// Also accept pre-standard tokens (Mercure v0.x: a `mercure` claim,
+    /// no `aud`), the `mercureAuthorization` cookie, and the
+    /// `authorization` query parameter of a stream.
+    #[arg(long, env = "TIDINGS_MERCURE_V0")]
+    pub mercure_v0: bool,
+
+    /// Name of the cookie that may carry the access token (browsers'
+    /// `EventSource` cannot set headers).
+    #[arg(
+        long,
+        env = "TIDINGS_JWT_COOKIE",
+        default_value = "__Secure-mercure_access_token"
+    )]
+    pub jwt_cookie: String,
+
+    /// With `--subscriber-jwt-key`, still let subscribers without a token
+    /// in; they receive public events only.
+    #[arg(long, env = "TIDINGS_ANONYMOUS")]
+    pub anonymous: bool,
+
+    /// TLS is done by a proxy in front: lets access tokens be accepted on a
+    /// non-loopback address, where they must not travel in the clear.
+    #[arg(long, env = "TIDINGS_BEHIND_TLS_PROXY")]
+    pub behind_tls_proxy: bool,
 }
 
 /// Why a configuration is refused.
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
     /// Writes would be open to a network by accident.
-    #[error("listening on {0}, which is not loopback, needs --editor-token")]
+    #[error("listening on {0}, which is not loopback, needs --editor-token or --publisher-jwt-key")]
     OpenWrites(SocketAddr),
     /// A hysteresis threshold of zero.
     #[error("--fail-threshold and --recover-threshold must be at least 1")]
@@ -199,10 +272,36 @@ pub enum ConfigError {
     /// An empty token would match an empty header.
     #[error("tokens must not be empty")]
     EmptyToken,
+    /// An empty key would be no key at all.
+    #[error("--publisher-jwt-key and --subscriber-jwt-key must not be empty")]
+    EmptyKey,
+    /// A token key without the claims that bind tokens to this hub.
+    #[error(
+        "--publisher-jwt-key and --subscriber-jwt-key need --jwt-issuer and --hub-url \
+         (the iss and aud every token must carry); missing: {0}"
+    )]
+    UnboundTokens(&'static str),
+    /// `--hub-url` is not an absolute URL.
+    #[error("--hub-url: {0}")]
+    HubUrl(#[from] tidings_core::topic::HubUrlError),
+    /// Tokens would travel in the clear on a network.
+    #[error(
+        "listening on {0}, which is not loopback, with access tokens needs TLS: \
+         put a TLS proxy in front and pass --behind-tls-proxy"
+    )]
+    TokensInTheClear(SocketAddr),
+    /// A CORS origin of `*`, which would hand credentials to any site.
+    #[error("--cors-origin must name origins (https://app.example), never *")]
+    WildcardOrigin,
+    /// A cookie name that is not an RFC 6265 token.
+    #[error("--jwt-cookie {0:?} is not a cookie name")]
+    CookieName(String),
 }
 
 impl Config {
-    /// Checks the rules clap cannot express.
+    /// Checks the rules clap cannot express. Whether the keys themselves
+    /// load and fit their algorithms is checked when the server builds its
+    /// credentials (`http::credentials`).
     pub fn validate(&self) -> Result<(), ConfigError> {
         if [&self.editor_token, &self.admin_token]
             .iter()
@@ -210,11 +309,38 @@ impl Config {
         {
             return Err(ConfigError::EmptyToken);
         }
-        if self.editor_token.is_none() && !self.listen.ip().is_loopback() {
+        let keys = [&self.publisher_jwt_key, &self.subscriber_jwt_key];
+        if keys.iter().any(|k| k.as_deref() == Some("")) {
+            return Err(ConfigError::EmptyKey);
+        }
+        let loopback = self.listen.ip().is_loopback();
+        if self.editor_token.is_none() && self.publisher_jwt_key.is_none() && !loopback {
             return Err(ConfigError::OpenWrites(self.listen));
         }
         if self.fail_threshold == 0 || self.recover_threshold == 0 {
             return Err(ConfigError::Threshold);
+        }
+        if let Some(url) = &self.hub_url {
+            tidings_core::topic::HubUrl::parse(url)?;
+        }
+        if keys.iter().any(|k| k.is_some()) {
+            match (&self.jwt_issuer, &self.hub_url) {
+                (None, None) => return Err(ConfigError::UnboundTokens("--jwt-issuer, --hub-url")),
+                (None, Some(_)) => return Err(ConfigError::UnboundTokens("--jwt-issuer")),
+                (Some(_), None) => return Err(ConfigError::UnboundTokens("--hub-url")),
+                (Some(_), Some(_)) => {}
+            }
+            if !loopback && !self.behind_tls_proxy {
+                return Err(ConfigError::TokensInTheClear(self.listen));
+            }
+        }
+        // Origins are compared as strings, so `*` would match nothing; it
+        // is refused so that nobody believes it opens the API to every site.
+        if self.cors_origins.iter().any(|o| o.trim() == "*") {
+            return Err(ConfigError::WildcardOrigin);
+        }
+        if !is_cookie_name(&self.jwt_cookie) {
+            return Err(ConfigError::CookieName(self.jwt_cookie.clone()));
         }
         Ok(())
     }
@@ -225,11 +351,119 @@ impl Config {
     }
 }
 
+/// Whether `name` is an RFC 6265 cookie name (an RFC 9110 token).
+fn is_cookie_name(name: &str) -> bool {
+    !name.is_empty()
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b))
+}
+
 #[cfg(test)]
 mod tests {
     use clap::CommandFactory;
 
     use super::*;
+
+    fn refusal(args: &[&str]) -> String {
+        let mut all = vec!["tidings", "--storage", "memory"];
+        all.extend_from_slice(args);
+        let config = Config::try_parse_from(all).expect("flags parse");
+        config.validate().expect_err("refused").to_string()
+    }
+
+    const KEY: &[&str] = &[
+        "--publisher-jwt-key",
+        "a secret of at least thirty-two bytes",
+    ];
+    const BOUND: &[&str] = &[
+        "--jwt-issuer",
+        "https://example.com",
+        "--hub-url",
+        "https://hub.example.com/",
+    ];
+
+    #[test]
+    fn writes_and_tokens_are_never_open_to_a_network_by_accident() {
+        let open = refusal(&["--listen", "0.0.0.0:8080"]);
+        assert!(
+            open.contains("needs --editor-token or --publisher-jwt-key"),
+            "{open}"
+        );
+
+        // A publisher key protects publishing, but tokens need TLS there.
+        let clear = refusal(&[&["--listen", "0.0.0.0:8080"], KEY, BOUND].concat());
+        assert!(clear.contains("--behind-tls-proxy"), "{clear}");
+        let subscriber = [&["--listen", "[::]:8080", "--editor-token", "e"], BOUND].concat();
+        let subscriber = [subscriber.as_slice(), &["--subscriber-jwt-key", "k"]].concat();
+        assert!(refusal(&subscriber).contains("--behind-tls-proxy"));
+
+        let behind = [
+            &["--listen", "0.0.0.0:8080", "--behind-tls-proxy"],
+            KEY,
+            BOUND,
+        ]
+        .concat();
+        let mut all = vec!["tidings"];
+        all.extend_from_slice(&behind);
+        Config::try_parse_from(all)
+            .unwrap()
+            .validate()
+            .expect("TLS in front");
+    }
+
+    #[test]
+    fn a_key_needs_an_issuer_and_a_hub_url() {
+        for (flags, missing) in [
+            (vec![], "missing: --jwt-issuer, --hub-url"),
+            (
+                vec!["--hub-url", "https://hub.example.com/"],
+                "missing: --jwt-issuer",
+            ),
+            (
+                vec!["--jwt-issuer", "https://example.com"],
+                "missing: --hub-url",
+            ),
+        ] {
+            let refused = refusal(&[KEY, &flags].concat());
+            assert!(refused.ends_with(missing), "{refused}");
+        }
+        let relative = refusal(&["--hub-url", "/.well-known/mercure"]);
+        assert!(relative.starts_with("--hub-url: "), "{relative}");
+        assert!(refusal(&["--publisher-jwt-key", ""]).contains("must not be empty"));
+    }
+
+    #[test]
+    fn credentials_go_to_listed_origins_under_a_proper_cookie_name() {
+        let star = refusal(&["--cors-origin", "https://app.example,*"]);
+        assert!(star.contains("never *"), "{star}");
+        for name in ["", "a b", "a;b", "a=b", "caf\u{e9}"] {
+            let refused = refusal(&["--jwt-cookie", name]);
+            assert!(
+                refused.contains("is not a cookie name"),
+                "{name:?}: {refused}"
+            );
+        }
+    }
+
+    #[test]
+    fn token_flags_default_as_documented() {
+        let config = Config::for_tests();
+        assert_eq!(config.publisher_jwt_alg, ["HS256"]);
+        assert_eq!(config.subscriber_jwt_alg, ["HS256"]);
+        assert_eq!(config.jwt_leeway, 0);
+        assert_eq!(config.jwt_cookie, "__Secure-mercure_access_token");
+        assert!(!config.mercure_v0 && !config.anonymous && !config.behind_tls_proxy);
+        let config = Config::try_parse_from([
+            "tidings",
+            "--subscriber-jwt-alg",
+            "ES256,EdDSA",
+            "--subscriber-jwt-alg",
+            "RS256",
+        ])
+        .unwrap();
+        assert_eq!(config.subscriber_jwt_alg, ["ES256", "EdDSA", "RS256"]);
+    }
 
     #[test]
     fn sizes_take_plain_bytes_and_units() {
