@@ -11,9 +11,8 @@ use std::time::SystemTime;
 
 use poem::Request;
 use poem::http::StatusCode;
-use subtle::ConstantTimeEq;
 
-use crate::http::credentials::{Credentials, Presented};
+use crate::http::credentials::{Credentials, Presented, same_token};
 use crate::http::error::ApiError;
 
 /// Which token a route takes.
@@ -23,12 +22,6 @@ pub enum Role {
     Editor,
     /// The admin API.
     Admin,
-}
-
-/// Whether `given` is `expected`, in time that depends on their lengths
-/// only.
-pub(crate) fn same_token(given: &str, expected: &str) -> bool {
-    bool::from(given.as_bytes().ct_eq(expected.as_bytes()))
 }
 
 /// Checks the request's `Authorization: Bearer <token>` for `role`.
