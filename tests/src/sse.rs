@@ -49,11 +49,21 @@ impl SseClient {
     /// Opens `url` (a full URL, query included) with an optional
     /// `Last-Event-ID` header.
     pub async fn connect(url: &str, last_event_id: Option<&str>) -> SseClient {
+        let headers: Vec<_> = last_event_id
+            .map(|id| ("last-event-id", id))
+            .into_iter()
+            .collect();
+        SseClient::connect_with(url, &headers).await
+    }
+
+    /// Opens `url` with these extra request headers (`Authorization`,
+    /// `Cookie`, `Last-Event-ID`, …).
+    pub async fn connect_with(url: &str, headers: &[(&str, &str)]) -> SseClient {
         let mut req = stream_client()
             .get(url)
             .header("accept", "text/event-stream");
-        if let Some(id) = last_event_id {
-            req = req.header("last-event-id", id);
+        for (name, value) in headers {
+            req = req.header(*name, *value);
         }
         let resp = req.send().await.expect("stream request");
         SseClient {
