@@ -1,4 +1,6 @@
-//! The catalogue of tokens that must be refused, and of those that must pass.
+//! The catalogue of tokens that must be refused, and of those that must pass:
+//! access tokens here, keys and algorithms in `keys.rs`, pre-standard tokens
+//! in `legacy.rs`.
 
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
@@ -7,21 +9,24 @@ use serde_json::{Value, json};
 
 use super::*;
 
+mod keys;
+mod legacy;
+
 const SECRET: &str = "an HMAC secret of thirty-two bytes or more";
 const NOW: u64 = 1_767_225_300;
 const HUB: &str = "https://hub.example.com/.well-known/mercure";
 const ISS: &str = "https://example.com";
 
-const RSA: &[u8] = include_bytes!("../../tests/keys/rsa.pem");
-const RSA_PUB: &[u8] = include_bytes!("../../tests/keys/rsa.pub.pem");
-const RSA_JWK: &str = include_str!("../../tests/keys/rsa.pub.jwk.json");
-const RSA_1024_PUB: &[u8] = include_bytes!("../../tests/keys/rsa1024.pub.pem");
-const EC: &[u8] = include_bytes!("../../tests/keys/ec.pem");
-const EC_PUB: &[u8] = include_bytes!("../../tests/keys/ec.pub.pem");
-const EC_JWK: &str = include_str!("../../tests/keys/ec.pub.jwk.json");
-const EC_384_PUB: &[u8] = include_bytes!("../../tests/keys/ec384.pub.pem");
-const ED: &[u8] = include_bytes!("../../tests/keys/ed25519.pem");
-const ED_PUB: &[u8] = include_bytes!("../../tests/keys/ed25519.pub.pem");
+const RSA: &[u8] = include_bytes!("../../../tests/keys/rsa.pem");
+const RSA_PUB: &[u8] = include_bytes!("../../../tests/keys/rsa.pub.pem");
+const RSA_JWK: &str = include_str!("../../../tests/keys/rsa.pub.jwk.json");
+const RSA_1024_PUB: &[u8] = include_bytes!("../../../tests/keys/rsa1024.pub.pem");
+const EC: &[u8] = include_bytes!("../../../tests/keys/ec.pem");
+const EC_PUB: &[u8] = include_bytes!("../../../tests/keys/ec.pub.pem");
+const EC_JWK: &str = include_str!("../../../tests/keys/ec.pub.jwk.json");
+const EC_384_PUB: &[u8] = include_bytes!("../../../tests/keys/ec384.pub.pem");
+const ED: &[u8] = include_bytes!("../../../tests/keys/ed25519.pem");
+const ED_PUB: &[u8] = include_bytes!("../../../tests/keys/ed25519.pub.pem");
 
 fn rules() -> TokenRules {
     TokenRules {
@@ -139,241 +144,6 @@ fn alg_none_is_refused() {
             assert_eq!(err.error_code(), "invalid_token");
         }
     }
-}
-
-#[test]
-fn an_hmac_token_keyed_with_the_rsa_public_key_is_refused() {
-    let rsa = Verifier::from_pem(RSA_PUB, &["RS256"]).unwrap();
-    let forged = sign(
-        Algorithm::HS256,
-        &hmac_key(RSA_PUB),
-        Some("at+jwt"),
-        &claims(),
-    );
-    let err = validate(&rsa, &rules(), &forged, NOW).unwrap_err();
-    assert_eq!(err, TokenError::AlgorithmNotAllowed("HS256".into()));
-    // Nor can the verifier be built to accept it.
-    let mixed = Verifier::from_pem(RSA_PUB, &["RS256", "HS256"]).unwrap_err();
-    assert!(
-        matches!(
-            mixed,
-            KeyError::KeyConfusion {
-                algorithm: "HS256",
-                ..
-            }
-        ),
-        "{mixed}"
-    );
-}
-
-#[test]
-fn key_and_algorithm_families_must_match() {
-    let err = Verifier::from_flag(SECRET, &["RS256"]).unwrap_err();
-    assert!(matches!(
-        err,
-        KeyError::KeyConfusion {
-            algorithm: "RS256",
-            key: "an HMAC secret"
-        }
-    ));
-    let err = Verifier::from_pem(EC_PUB, &["EdDSA"]).unwrap_err();
-    assert!(matches!(err, KeyError::KeyConfusion { .. }));
-    // The default allowlist is HS256, which no public key fits.
-    let err = Verifier::from_pem(ED_PUB, &[] as &[&str]).unwrap_err();
-    assert!(matches!(
-        err,
-        KeyError::KeyConfusion {
-            algorithm: "HS256",
-            ..
-        }
-    ));
-    let pem = String::from_utf8(RSA_PUB.to_vec()).unwrap();
-    assert!(matches!(
-        Verifier::from_flag(&pem, &["HS256"]),
-        Err(KeyError::SecretLooksLikeKey)
-    ));
-    // A P-384 key is an EC key, but not one ES256 can use.
-    assert!(matches!(
-        Verifier::from_pem(EC_384_PUB, &["ES256"]),
-        Err(KeyError::Unusable("ES256"))
-    ));
-    assert!(Verifier::from_pem(EC_384_PUB, &["ES384"]).is_ok());
-}
-
-#[test]
-fn algorithm_lists_are_explicit() {
-    assert!(matches!(
-        Verifier::from_flag(SECRET, &["none"]),
-        Err(KeyError::NoneAlgorithm)
-    ));
-    assert!(matches!(
-        Verifier::from_flag(SECRET, &["HS256", "None"]),
-        Err(KeyError::NoneAlgorithm)
-    ));
-    assert!(matches!(
-        Verifier::from_flag(SECRET, &["hs256"]),
-        Err(KeyError::UnknownAlgorithm(_))
-    ));
-    let verifier = Verifier::from_flag(SECRET, &[] as &[&str]).unwrap();
-    assert_eq!(
-        verifier.algorithms().collect::<Vec<_>>(),
-        DEFAULT_ALGORITHMS
-    );
-    // An allowed family does not mean every algorithm of it is allowed.
-    let rs384 = sign(
-        Algorithm::RS384,
-        &EncodingKey::from_rsa_pem(RSA).unwrap(),
-        Some("at+jwt"),
-        &claims(),
-    );
-    let rsa = Verifier::from_pem(RSA_PUB, &["RS256"]).unwrap();
-    let err = validate(&rsa, &rules(), &rs384, NOW).unwrap_err();
-    assert_eq!(err, TokenError::AlgorithmNotAllowed("RS384".into()));
-}
-
-#[test]
-fn weak_or_misplaced_keys_are_refused() {
-    let err = Verifier::from_flag("short secret", &["HS256"]).unwrap_err();
-    assert!(
-        matches!(
-            err,
-            KeyError::WeakSecret {
-                len: 12,
-                min: 32,
-                ..
-            }
-        ),
-        "{err}"
-    );
-    let err = Verifier::from_flag(SECRET, &["HS256", "HS512"]).unwrap_err();
-    assert!(
-        matches!(
-            err,
-            KeyError::WeakSecret {
-                algorithm: "HS512",
-                min: 64,
-                ..
-            }
-        ),
-        "{err}"
-    );
-    assert!(matches!(
-        Verifier::from_pem(RSA, &["RS256"]),
-        Err(KeyError::PrivateKey)
-    ));
-    assert!(matches!(
-        Verifier::from_pem(RSA_1024_PUB, &["RS256"]),
-        Err(KeyError::WeakRsaKey(1024))
-    ));
-    assert!(matches!(
-        Verifier::from_pem(
-            b"-----BEGIN PUBLIC KEY-----\nAAAA\n-----END PUBLIC KEY-----\n",
-            &["RS256"]
-        ),
-        Err(KeyError::BadPem)
-    ));
-    let private_jwk = r#"{"kty":"EC","crv":"P-256","x":"AA","y":"AA","d":"AA"}"#;
-    assert!(matches!(
-        Verifier::from_jwk(private_jwk, &["ES256"]),
-        Err(KeyError::PrivateKey)
-    ));
-    let short_ed = r#"{"kty":"OKP","crv":"Ed25519","x":"AAAA"}"#;
-    assert!(matches!(
-        Verifier::from_jwk(short_ed, &["EdDSA"]),
-        Err(KeyError::Unusable("EdDSA"))
-    ));
-    assert!(matches!(
-        Verifier::from_jwk(RSA_JWK, &["RS512"]),
-        Err(KeyError::JwkAlgorithm { .. })
-    ));
-    let set = format!(r#"{{"keys": [{EC_JWK}, {EC_JWK}]}}"#);
-    assert!(matches!(
-        Verifier::from_jwk(&set, &["ES256"]),
-        Err(KeyError::BadJwk(_))
-    ));
-    assert!(matches!(
-        Verifier::from_flag("@/nonexistent/key.pem", &["RS256"]),
-        Err(KeyError::Io { .. })
-    ));
-}
-
-#[test]
-fn public_key_tokens_verify_with_pem_and_jwk_keys() {
-    let keys = env!("CARGO_MANIFEST_DIR").to_owned() + "/tests/keys";
-    let cases = [
-        (
-            Algorithm::RS256,
-            EncodingKey::from_rsa_pem(RSA).unwrap(),
-            format!("@{keys}/rsa.pub.pem"),
-            "RS256",
-        ),
-        (
-            Algorithm::PS256,
-            EncodingKey::from_rsa_pem(RSA).unwrap(),
-            format!("@{keys}/rsa.pub.pem"),
-            "PS256",
-        ),
-        (
-            Algorithm::RS256,
-            EncodingKey::from_rsa_pem(RSA).unwrap(),
-            format!("@{keys}/rsa.pub.jwk.json"),
-            "RS256",
-        ),
-        (
-            Algorithm::ES256,
-            EncodingKey::from_ec_pem(EC).unwrap(),
-            format!("@{keys}/ec.pub.pem"),
-            "ES256",
-        ),
-        (
-            Algorithm::ES256,
-            EncodingKey::from_ec_pem(EC).unwrap(),
-            format!("@{keys}/ec.pub.jwk.json"),
-            "ES256",
-        ),
-        (
-            Algorithm::EdDSA,
-            EncodingKey::from_ed_pem(ED).unwrap(),
-            format!("@{keys}/ed25519.pub.pem"),
-            "EdDSA",
-        ),
-    ];
-    for (alg, signing, flag, name) in cases {
-        let verifier = Verifier::from_flag(&flag, &[name]).unwrap();
-        let token = sign(alg, &signing, Some("at+jwt"), &claims());
-        let grant = validate(&verifier, &rules(), &token, NOW)
-            .unwrap_or_else(|e| panic!("{flag} {name}: {e}"));
-        assert_eq!(grant.subscribe.len(), 1);
-    }
-}
-
-#[test]
-fn a_token_signed_with_another_key_is_refused() {
-    let other = sign(
-        Algorithm::HS256,
-        &hmac_key(b"another secret, also long enough!!"),
-        Some("at+jwt"),
-        &claims(),
-    );
-    assert_eq!(check(&other).unwrap_err(), TokenError::BadSignature);
-    let ed = Verifier::from_pem(ED_PUB, &["EdDSA"]).unwrap();
-    let mut token = sign(
-        Algorithm::EdDSA,
-        &EncodingKey::from_ed_pem(ED).unwrap(),
-        Some("at+jwt"),
-        &claims(),
-    );
-    // Change the claims under the same signature.
-    let (_, signature) = token.rsplit_once('.').unwrap();
-    token = format!(
-        "{}.{}.{signature}",
-        b64(&json!({"alg": "EdDSA", "typ": "at+jwt"})),
-        b64(&with(claims(), "sub", json!("admin")))
-    );
-    assert_eq!(
-        validate(&ed, &rules(), &token, NOW).unwrap_err(),
-        TokenError::BadSignature
-    );
 }
 
 #[test]
@@ -591,137 +361,6 @@ fn grants_past_the_limits_or_malformed_refuse_the_token() {
     ));
 }
 
-fn legacy_claims() -> Value {
-    json!({
-        "mercure": {
-            "publish": ["https://example.com/books/{id}", "*"],
-            "subscribe": ["https://example.com/users/42"],
-            "payload": {"user": 42},
-        }
-    })
-}
-
-#[test]
-fn pre_standard_tokens_only_with_mercure_v0() {
-    let key = hmac_key(SECRET.as_bytes());
-    let token = sign(Algorithm::HS256, &key, Some("JWT"), &legacy_claims());
-    assert_eq!(check(&token).unwrap_err(), TokenError::LegacyRefused);
-    let v0 = TokenRules {
-        mercure_v0: true,
-        issuer: None,
-        ..rules()
-    };
-    let grant = validate(&hmac(), &v0, &token, NOW).unwrap();
-    assert_eq!(
-        grant.publish,
-        vec![
-            Selector::new(SelectorKind::UriTemplate, "https://example.com/books/{id}"),
-            Selector::new(SelectorKind::Any, "*"),
-        ]
-    );
-    assert_eq!(
-        grant.subscribe,
-        vec![Selector::new(
-            SelectorKind::Exact,
-            "https://example.com/users/42"
-        )]
-    );
-    assert_eq!((grant.expires_at, grant.subject), (None, None));
-    // Without typ too; but a configured issuer still applies.
-    let untyped = sign(Algorithm::HS256, &key, None, &legacy_claims());
-    assert!(validate(&hmac(), &v0, &untyped, NOW).is_ok());
-    let strict = TokenRules {
-        mercure_v0: true,
-        ..rules()
-    };
-    assert_eq!(
-        validate(&hmac(), &strict, &untyped, NOW).unwrap_err(),
-        TokenError::MissingClaim("iss")
-    );
-}
-
-#[test]
-fn pre_standard_tokens_still_have_their_claims_checked() {
-    let key = hmac_key(SECRET.as_bytes());
-    let v0 = TokenRules {
-        mercure_v0: true,
-        issuer: None,
-        ..rules()
-    };
-    let run = |claims: Value| {
-        validate(
-            &hmac(),
-            &v0,
-            &sign(Algorithm::HS256, &key, Some("JWT"), &claims),
-            NOW,
-        )
-    };
-    assert!(matches!(
-        run(with(legacy_claims(), "exp", json!(NOW - 1))),
-        Err(TokenError::Expired { .. })
-    ));
-    assert_eq!(
-        run(with(legacy_claims(), "exp", json!(NOW + 60)))
-            .unwrap()
-            .expires_at,
-        Some(NOW + 60)
-    );
-    assert_eq!(
-        run(with(legacy_claims(), "aud", json!("https://other.example"))).unwrap_err(),
-        TokenError::WrongAudience
-    );
-    assert!(matches!(
-        run(json!({"mercure": {"publish": "*"}})),
-        Err(TokenError::InvalidClaims(_))
-    ));
-    assert!(matches!(
-        run(json!({"mercure": []})),
-        Err(TokenError::InvalidClaims(_))
-    ));
-    let many: Vec<String> = (0..65).map(|i| format!("t{i}")).collect();
-    assert!(matches!(
-        run(json!({"mercure": {"subscribe": many}})),
-        Err(TokenError::LimitExceeded(_))
-    ));
-    // A signed JWT without the claim is some other token, not a v0 one.
-    assert_eq!(
-        run(json!({"sub": "x"})).unwrap_err(),
-        TokenError::WrongType(Some("JWT".into()))
-    );
-    // An ID token's typ is not the pre-standard one either.
-    let id = sign(Algorithm::HS256, &key, Some("id+jwt"), &legacy_claims());
-    assert!(matches!(
-        validate(&hmac(), &v0, &id, NOW),
-        Err(TokenError::WrongType(_))
-    ));
-    // A v0 token signed with another key is still forged.
-    let other = sign(
-        Algorithm::HS256,
-        &hmac_key(b"another secret, also long enough!!"),
-        Some("JWT"),
-        &legacy_claims(),
-    );
-    assert_eq!(
-        validate(&hmac(), &v0, &other, NOW).unwrap_err(),
-        TokenError::BadSignature
-    );
-}
-
-#[test]
-fn access_tokens_ignore_the_mercure_claim() {
-    let claims = with(
-        without(claims(), "authorization_details"),
-        "mercure",
-        json!({"publish": ["*"]}),
-    );
-    let v0 = TokenRules {
-        mercure_v0: true,
-        ..rules()
-    };
-    let grant = validate(&hmac(), &v0, &hs(&claims), NOW).unwrap();
-    assert!(grant.publish.is_empty());
-}
-
 #[test]
 fn unsupported_critical_headers_are_refused() {
     let header = b64(&json!({"alg": "HS256", "typ": "at+jwt", "crit": ["exp"], "exp": 1}));
@@ -756,14 +395,4 @@ fn public_messages_reveal_nothing() {
     );
     let err = check(&long).unwrap_err();
     assert!(err.to_string().len() < 64, "{err}");
-}
-
-#[test]
-fn an_oct_jwk_is_an_hmac_secret_with_the_same_rules() {
-    let jwk = json!({"kty": "oct", "k": URL_SAFE_NO_PAD.encode(SECRET)}).to_string();
-    let verifier = Verifier::from_jwk(&jwk, &["HS256"]).unwrap();
-    assert!(validate(&verifier, &rules(), &hs(&claims()), NOW).is_ok());
-    let short = json!({"kty": "oct", "k": URL_SAFE_NO_PAD.encode("short")}).to_string();
-    let err = Verifier::from_jwk(&short, &["HS256"]).unwrap_err();
-    assert!(matches!(err, KeyError::WeakSecret { len: 5, .. }), "{err}");
 }
