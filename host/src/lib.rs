@@ -168,6 +168,7 @@ fn assemble(
         mode,
         metrics: Arc::new(Metrics::default()),
         lifecycle: Arc::new(Lifecycle::default()),
+        selectors: http::selectors::Selectors::from_config(&config),
         config,
     });
     Ok(Server {

@@ -105,7 +105,11 @@ async fn stream_then_farewell_on_shutdown() {
     assert!(first[0].data.contains(r#""to":"normal""#));
 
     let kind = tidings_core::Kind::new("note").unwrap();
-    let id = state.hub.publish(kind, "{}".into()).await.unwrap();
+    let id = state
+        .hub
+        .publish(tidings_core::Event::new(kind, "{}"))
+        .await
+        .unwrap();
     let live = stream.events(1).await;
     assert_eq!(live[0].id.as_deref(), Some(id.to_string().as_str()));
 

@@ -304,3 +304,12 @@ pub async fn run_catalogue(cases: Vec<Case>) {
 pub fn publish_type(kind: &str) -> Vec<u8> {
     json!({"type": kind, "data": {}}).to_string().into_bytes()
 }
+
+/// A publish body of type `t` with the fields of `extra` (an object) added.
+pub fn publish_with(extra: serde_json::Value) -> Vec<u8> {
+    let mut body = json!({"type": "t", "data": {}});
+    for (k, v) in extra.as_object().expect("an object") {
+        body[k] = v.clone();
+    }
+    body.to_string().into_bytes()
+}

@@ -14,7 +14,7 @@ use crate::{EDITOR_TOKEN, RedisServer, SseClient, SseEvent, Tidings, http};
 pub const WAIT: Duration = Duration::from_secs(30);
 
 /// The stream the nodes share (default `--bus-key`).
-pub const EVENTS_KEY: &str = "{tidings}:events";
+pub const EVENTS_KEY: &str = "{tidings}:v2:events";
 
 /// One stored event: its id, kind and data.
 #[derive(Debug, Clone, PartialEq)]

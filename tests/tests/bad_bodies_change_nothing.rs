@@ -9,7 +9,7 @@
 
 use serde_json::json;
 use tidings_tests::bad_requests::{
-    Auth, GOOD, case, import_case, json_case, publish_type, run_catalogue,
+    Auth, GOOD, case, import_case, json_case, publish_type, publish_with, run_catalogue,
 };
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -139,7 +139,7 @@ async fn bad_json_bodies_and_limits() {
             "publish extra field",
             "POST",
             "/api/publish",
-            r#"{"type":"a.b","data":{},"id":"x-1"}"#,
+            r#"{"type":"a.b","data":{},"topic":"/x"}"#,
             400,
         ),
         json_case(
@@ -170,13 +170,6 @@ async fn bad_json_bodies_and_limits() {
             "POST",
             "/api/publish",
             r#"{"type":"a.b"}"#,
-            400,
-        ),
-        json_case(
-            "publish without type",
-            "POST",
-            "/api/publish",
-            r#"{"data":1}"#,
             400,
         ),
         json_case("empty update", "PUT", item.as_str(), "{}", 400),
@@ -250,26 +243,97 @@ async fn bad_json_bodies_and_limits() {
             publish_type("a\0b"),
             400,
         ),
-        json_case(
-            "type with a space",
-            "POST",
-            "/api/publish",
-            publish_type("a b"),
-            400,
-        ),
         json_case("empty type", "POST", "/api/publish", publish_type(""), 400),
         json_case(
-            "type of 65 characters",
+            "type of 129 bytes",
             "POST",
             "/api/publish",
-            publish_type(&"t".repeat(65)),
+            publish_type(&"t".repeat(129)),
             400,
         ),
         json_case(
-            "non-ASCII type",
+            "type with DEL",
             "POST",
             "/api/publish",
-            publish_type("caf\u{e9}"),
+            publish_type("a\u{7f}b"),
+            400,
+        ),
+        json_case(
+            "type with a zero-width space",
+            "POST",
+            "/api/publish",
+            publish_type("a\u{200b}b"),
+            400,
+        ),
+        json_case(
+            "reserved mercure",
+            "POST",
+            "/api/publish",
+            publish_type("mercure"),
+            400,
+        ),
+        // Topics and ids.
+        json_case(
+            "topic with LF",
+            "POST",
+            "/api/publish",
+            publish_with(json!({"topics": ["https://ex.com/a\nb"]})),
+            400,
+        ),
+        json_case(
+            "topic *",
+            "POST",
+            "/api/publish",
+            publish_with(json!({"topics": ["*"]})),
+            400,
+        ),
+        json_case(
+            "33 topics",
+            "POST",
+            "/api/publish",
+            publish_with(json!({"topics": (0..33).map(|i| format!("/t/{i}")).collect::<Vec<_>>()})),
+            400,
+        ),
+        json_case(
+            "topics not a list",
+            "POST",
+            "/api/publish",
+            publish_with(json!({"topics": "/t/1"})),
+            400,
+        ),
+        json_case(
+            "private without a topic",
+            "POST",
+            "/api/publish",
+            publish_with(json!({"private": true})),
+            400,
+        ),
+        json_case(
+            "id starting with #",
+            "POST",
+            "/api/publish",
+            publish_with(json!({"id": "#e1-4"})),
+            400,
+        ),
+        json_case(
+            "id earliest",
+            "POST",
+            "/api/publish",
+            publish_with(json!({"id": "earliest"})),
+            400,
+        ),
+        json_case(
+            "id with CR",
+            "POST",
+            "/api/publish",
+            publish_with(json!({"id": "a\rid: 9"})),
+            400,
+        ),
+        json_case(
+            "empty id",
+            "POST",
+            "/api/publish",
+            publish_with(json!({"id": ""})),
             400,
         ),
         json_case(

@@ -108,9 +108,9 @@ async fn bad_imports_and_stream_queries() {
         ),
         // Stream queries.
         case(
-            "types with a space",
+            "types with a zero-width space",
             "GET",
-            "/api/events?types=item.created,bad%20kind",
+            "/api/events?types=item.created,bad%E2%80%8Bkind",
             Auth::None,
             None,
             "",
@@ -135,9 +135,9 @@ async fn bad_imports_and_stream_queries() {
             400,
         ),
         case(
-            "types of 65 characters",
+            "types of 129 bytes",
             "GET",
-            format!("/api/events?types={}", "t".repeat(65)),
+            format!("/api/events?types={}", "t".repeat(129)),
             Auth::None,
             None,
             "",

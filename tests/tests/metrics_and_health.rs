@@ -99,7 +99,7 @@ async fn metrics_follow_streams_publishes_and_probes() {
         let (status, body) = server.publish("test.metric", json!({ "n": n })).await;
         assert_eq!(status, 202, "{body}");
     }
-    let (status, _) = server.publish("bad kind", json!({})).await;
+    let (status, _) = server.publish("bad\nkind", json!({})).await;
     assert_eq!(status, 400);
     let text = server.metrics().await;
     assert_eq!(

@@ -276,7 +276,7 @@ both! {
         assert_eq!(s.connect("A", true), Err(SimError::Connected("A".into())));
         assert_eq!(s.publish_burst(0), Err(SimError::BadBurst));
         assert_eq!(s.advance(3_600_001), Err(SimError::TooLong));
-        assert!(matches!(s.publish("no spaces", "x"), Err(SimError::Kind(_))));
+        assert!(matches!(s.publish("no\nline breaks", "x"), Err(SimError::Kind(_))));
         assert!(matches!(s.apply_script("publish:1,warp:9"), Err(SimError::Script { index: 1, .. })));
         assert_eq!(s.script(), "connect:A,publish:1");
         for bad in [

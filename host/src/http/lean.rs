@@ -20,7 +20,7 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 
 use crate::http::error::ApiError;
-use crate::http::routes::events::{self, EventsQuery, Step};
+use crate::http::routes::events::{self, Step};
 use crate::http::state::AppState;
 
 /// A write buffer grown past this by a burst is released once written.
@@ -80,12 +80,7 @@ fn cors(state: &AppState, origin: Option<&str>) -> Option<String> {
 /// Serves one stream until the client leaves or the server shuts down.
 pub async fn serve(mut socket: TcpStream, req: StreamRequest, state: Arc<AppState>) {
     let grant = cors(&state, req.origin.as_deref());
-    let query = match req.query.as_deref() {
-        Some(q) => serde_urlencoded::from_str::<EventsQuery>(q)
-            .map_err(|e| ApiError::bad_request(format!("invalid query: {e}"))),
-        None => Ok(EventsQuery::default()),
-    };
-    let mut opening = match query.and_then(|q| events::open(req.last_event_id, q)) {
+    let mut opening = match events::open(req.last_event_id, req.query.as_deref(), &state) {
         Ok(opening) => opening,
         Err(err) => return refuse(socket, err, grant.as_deref(), &state).await,
     };

@@ -1,6 +1,7 @@
 //! Everything HTTP: the server's own accept loop and its two runtimes
 //! (`accept.rs`), the lean path for long-lived streams (`lean.rs`), the
-//! routes (`routes/`), request authentication (`auth.rs`, and access tokens
+//! routes (`routes/`), stream queries and their topic selectors
+//! (`selectors.rs`), request authentication (`auth.rs`, and access tokens
 //! in `credentials/`), the error type every route answers with
 //! (`error.rs`), the state the handlers share (`state.rs`), and the router
 //! with CORS and request metrics ([`app`]).
@@ -15,6 +16,7 @@ pub mod credentials;
 pub mod error;
 pub mod lean;
 pub mod routes;
+pub mod selectors;
 pub mod state;
 
 use std::sync::Arc;

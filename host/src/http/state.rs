@@ -4,9 +4,10 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use tidings_core::mode::Component;
-use tidings_core::{EventId, Kind};
+use tidings_core::{Event, EventId};
 
 use crate::http::error::ApiError;
+use crate::http::selectors::Selectors;
 use crate::items::Items;
 use crate::log::hub::Hub;
 use crate::log::queue::PublishFailed;
@@ -33,6 +34,8 @@ pub struct AppState {
     pub metrics: Arc<Metrics>,
     /// Readiness and in-flight writes.
     pub lifecycle: Arc<Lifecycle>,
+    /// The compiled topic selectors of streams, shared.
+    pub selectors: Selectors,
 }
 
 impl AppState {
@@ -66,9 +69,9 @@ impl AppState {
 
     /// Publishes an event (see [`Hub::publish`]), recording how long it
     /// took to be stored.
-    pub async fn publish(&self, kind: Kind, data: String) -> Result<EventId, PublishFailed> {
+    pub async fn publish(&self, event: Event) -> Result<EventId, PublishFailed> {
         let started = Instant::now();
-        let id = self.hub.publish(kind, data).await?;
+        let id = self.hub.publish(event).await?;
         self.metrics.record_publish(started.elapsed());
         Ok(id)
     }
@@ -76,13 +79,9 @@ impl AppState {
     /// Publishes the event of a completed write (see
     /// [`Hub::publish_after_write`]), recording how long it took to be
     /// stored.
-    pub async fn publish_after_write(
-        &self,
-        kind: Kind,
-        data: String,
-    ) -> Result<EventId, PublishFailed> {
+    pub async fn publish_after_write(&self, event: Event) -> Result<EventId, PublishFailed> {
         let started = Instant::now();
-        let id = self.hub.publish_after_write(kind, data).await?;
+        let id = self.hub.publish_after_write(event).await?;
         self.metrics.record_publish(started.elapsed());
         Ok(id)
     }

@@ -9,11 +9,19 @@
 //! the node knows, so a node never publishes into a history it does not
 //! follow.
 //!
-//! - Keys: `<key>:epoch` and `<key>:events`, both with the hash tag `{<key>}`
-//!   so they share a slot in Redis Cluster.
-//! - The stream is capped with `MAXLEN ~ <bus-history>`; replay older than a
+//! - Keys: `{<key>}:v2:epoch`, `{<key>}:v2:events` and three hashes that
+//!   map publisher-supplied ids to seqs (`…:ids-first`, `…:ids-last`,
+//!   `…:ids-next`), all with the hash tag `{<key>}` so they share a slot in
+//!   Redis Cluster. `v2` is the entry format: fields `d` (data), and when
+//!   present `k` (kind), `t` (topics, one per line: topics hold no line
+//!   break), `p` (`1`: private) and `i` (the supplied id). A node of the
+//!   previous format reads other keys, so it never serves a private event
+//!   as public, and the histories' epochs differ, so ids never mix.
+//! - The stream is capped at `<bus-history>` entries; replay older than a
 //!   node's ring is served from it, and only events Redis no longer holds
-//!   get `stream.reset`.
+//!   get `stream.reset`. The same script that appends an entry records its
+//!   supplied id, and trims the maps with the stream, so every node resolves
+//!   an id to the same (earliest held) event.
 //! - A reader per node blocks on `XREAD` with a bounded wait; after an
 //!   outage it resumes after the last entry it applied, so nothing is missed
 //!   or applied twice. Entries that were trimmed before it could read them
@@ -31,7 +39,8 @@ use std::time::Duration;
 use redis::aio::{ConnectionManager, ConnectionManagerConfig, MultiplexedConnection};
 use redis::streams::{StreamId, StreamRangeReply, StreamReadReply};
 use redis::{AsyncConnectionConfig, Script, Value};
-use tidings_core::{Epoch, Event, EventId, Kind};
+use tidings_core::topic::Topic;
+use tidings_core::{Epoch, Event, EventId, Kind, SuppliedId};
 
 use crate::log::epoch::new_epoch;
 use crate::log::feed::Feed;
@@ -43,17 +52,66 @@ const READ_COUNT: usize = 1024;
 /// How long a reader's `XREAD` waits for new entries.
 const BLOCK: Duration = Duration::from_millis(1000);
 
-/// Appends a batch (`ARGV[3..]`: kind, data, kind, data, …) only while the
-/// epoch key still names the caller's epoch; returns the entry ids in order.
-/// One script run appends the whole batch, so under load a round trip and a
-/// script call carry many events.
+/// Appends a batch (`ARGV[3..]`: five values per event: kind, data, topics,
+/// private, supplied id; empty for none) only while the epoch key still
+/// names the caller's epoch; returns the entry ids in order. One script run
+/// appends the whole batch, so under load a round trip and a script call
+/// carry many events. A supplied id is chained to its previous occurrence
+/// (`ids-first` → oldest seq, `ids-next` seq → next seq, `ids-last` →
+/// newest seq); trimming past an entry moves its id's `ids-first` on. While
+/// no supplied id is held the stream is trimmed approximately, which is
+/// cheapest; otherwise exactly, reading what it trims.
 const PUBLISH: &str = r"
 if redis.call('GET', KEYS[1]) ~= ARGV[1] then
   return redis.error_reply('EPOCH the bus history was reset')
 end
 local ids = {}
-for i = 3, #ARGV, 2 do
-  ids[#ids + 1] = redis.call('XADD', KEYS[2], 'MAXLEN', '~', ARGV[2], '0-*', 'k', ARGV[i], 'd', ARGV[i + 1])
+for i = 3, #ARGV, 5 do
+  local f = {'d', ARGV[i + 1]}
+  if ARGV[i] ~= '' then f[#f + 1] = 'k'; f[#f + 1] = ARGV[i] end
+  if ARGV[i + 2] ~= '' then f[#f + 1] = 't'; f[#f + 1] = ARGV[i + 2] end
+  if ARGV[i + 3] == '1' then f[#f + 1] = 'p'; f[#f + 1] = '1' end
+  local sid = ARGV[i + 4]
+  if sid ~= '' then f[#f + 1] = 'i'; f[#f + 1] = sid end
+  local id = redis.call('XADD', KEYS[2], '0-*', unpack(f))
+  ids[#ids + 1] = id
+  if sid ~= '' then
+    local seq = string.sub(id, 3)
+    local last = redis.call('HGET', KEYS[4], sid)
+    if last then
+      redis.call('HSET', KEYS[5], last, seq)
+    else
+      redis.call('HSET', KEYS[3], sid, seq)
+    end
+    redis.call('HSET', KEYS[4], sid, seq)
+  end
+end
+local max = tonumber(ARGV[2])
+if redis.call('HLEN', KEYS[3]) == 0 then
+  redis.call('XTRIM', KEYS[2], 'MAXLEN', '~', max)
+  return ids
+end
+local over = redis.call('XLEN', KEYS[2]) - max
+if over > 0 then
+  local old = redis.call('XRANGE', KEYS[2], '-', '+', 'COUNT', over)
+  for _, e in ipairs(old) do
+    local seq = string.sub(e[1], 3)
+    for j = 1, #e[2], 2 do
+      if e[2][j] == 'i' then
+        local sid = e[2][j + 1]
+        local nxt = redis.call('HGET', KEYS[5], seq)
+        if nxt then
+          redis.call('HSET', KEYS[3], sid, nxt)
+          redis.call('HDEL', KEYS[5], seq)
+        else
+          redis.call('HDEL', KEYS[3], sid)
+          redis.call('HDEL', KEYS[4], sid)
+        end
+      end
+    end
+  end
+  local newest_old = tonumber(string.sub(old[#old][1], 3))
+  redis.call('XTRIM', KEYS[2], 'MINID', '0-' .. (newest_old + 1))
 end
 return ids
 ";
@@ -62,23 +120,23 @@ return ids
 /// several runs, in order, so no single request grows without bound.
 const APPEND_CHUNK: usize = 256;
 
-/// Returns the bus's epoch, creating it (and dropping any stream of an older
-/// history) when there is none.
+/// Returns the bus's epoch, creating it (and dropping any stream and id
+/// maps of an older history) when there is none.
 const INIT: &str = r"
 local e = redis.call('GET', KEYS[1])
 if not e then
-  redis.call('DEL', KEYS[2])
+  redis.call('DEL', KEYS[2], KEYS[3], KEYS[4], KEYS[5])
   redis.call('SET', KEYS[1], ARGV[1])
   e = ARGV[1]
 end
 return e
 ";
 
-/// Replaces the epoch `ARGV[1]`, if still current, with `ARGV[2]` and an
-/// empty stream.
+/// Replaces the epoch `ARGV[1]`, if still current, with `ARGV[2]`, an
+/// empty stream and empty id maps.
 const RESTART: &str = r"
 if redis.call('GET', KEYS[1]) == ARGV[1] then
-  redis.call('DEL', KEYS[2])
+  redis.call('DEL', KEYS[2], KEYS[3], KEYS[4], KEYS[5])
   redis.call('SET', KEYS[1], ARGV[2])
 end
 return redis.call('GET', KEYS[1])
@@ -103,7 +161,7 @@ pub enum BusError {
 pub struct BusConfig {
     /// `redis://host:port/` (a database number may follow).
     pub url: String,
-    /// Name of the keys (`{<key>}:epoch`, `{<key>}:events`).
+    /// Name of the keys (`{<key>}:v2:epoch`, `{<key>}:v2:events`, …).
     pub key: String,
     /// Entries the stream keeps (approximately).
     pub max_len: usize,
@@ -129,6 +187,8 @@ pub struct Bus {
     conn: ConnectionManager,
     epoch_key: String,
     stream_key: String,
+    /// The supplied-id maps: oldest seq, newest seq, next seq.
+    id_keys: [String; 3],
     config: BusConfig,
     position: Mutex<Position>,
     up: AtomicBool,
@@ -161,20 +221,47 @@ fn seq_of(id: &str) -> Result<u64, BusError> {
 }
 
 fn record_of(entry: &StreamId) -> Result<Record, BusError> {
+    let seq = seq_of(&entry.id)?;
+    let event = event_of(entry).ok_or_else(|| BusError::Corrupt(format!("entry {}", entry.id)))?;
+    Ok(Record { seq, event })
+}
+
+/// The event of an entry, if every field is one a node writes.
+fn event_of(entry: &StreamId) -> Option<Event> {
+    // `None`: absent; `Some(None)`: present but not text.
     let field = |name: &str| match entry.map.get(name) {
-        Some(Value::BulkString(b)) => String::from_utf8(b.clone()).ok(),
-        _ => None,
+        None => Some(None),
+        Some(Value::BulkString(b)) => std::str::from_utf8(b).ok().map(Some),
+        Some(_) => None,
     };
-    let corrupt = || BusError::Corrupt(format!("entry {}", entry.id));
-    let kind = field("k")
-        .and_then(|k| Kind::new(&k).ok())
-        .ok_or_else(corrupt)?;
-    let data = field("d").ok_or_else(corrupt)?;
-    Ok(Record {
-        seq: seq_of(&entry.id)?,
-        kind,
-        data,
-    })
+    let kind = match field("k")? {
+        Some(k) => Some(Kind::new(k).ok()?),
+        None => None,
+    };
+    let data = field("d")??;
+    let topics = match field("t")? {
+        Some(t) => t
+            .split('\n')
+            .map(|t| Topic::new(t).ok())
+            .collect::<Option<Vec<_>>>()?,
+        None => Vec::new(),
+    };
+    let private = match field("p")? {
+        None => false,
+        Some("1") => true,
+        Some(_) => return None,
+    };
+    let id = match field("i")? {
+        Some(i) => Some(SuppliedId::new(i).ok()?),
+        None => None,
+    };
+    Some(
+        Event::untyped(data)
+            .with_kind(kind)
+            .with_topics(topics)
+            .private(private)
+            .with_supplied_id(id),
+    )
 }
 
 impl Bus {
@@ -192,13 +279,15 @@ impl Bus {
             client.get_connection_manager_with_config(manager),
         )
         .await?;
-        let epoch_key = format!("{{{}}}:epoch", config.key);
-        let stream_key = format!("{{{}}}:events", config.key);
+        let epoch_key = format!("{{{}}}:v2:epoch", config.key);
+        let stream_key = format!("{{{}}}:v2:events", config.key);
+        let id_keys = ["first", "last", "next"].map(|k| format!("{{{}}}:v2:ids-{k}", config.key));
         let token: String = bounded(
             config.timeout,
             Script::new(INIT)
                 .key(&epoch_key)
                 .key(&stream_key)
+                .key(&id_keys)
                 .arg(new_epoch().as_str())
                 .invoke_async(&mut conn),
         )
@@ -229,6 +318,7 @@ impl Bus {
             conn,
             epoch_key,
             stream_key,
+            id_keys,
             position: Mutex::new(Position {
                 epoch: epoch.clone(),
                 applied: next_seq - 1,
@@ -293,10 +383,16 @@ impl Bus {
         for chunk in events.chunks(APPEND_CHUNK) {
             let mut call = self.publish.key(&self.epoch_key);
             call.key(&self.stream_key)
+                .key(&self.id_keys)
                 .arg(epoch.as_str())
                 .arg(self.config.max_len);
             for event in chunk {
-                call.arg(event.kind.as_str()).arg(&event.data);
+                let topics: Vec<&str> = event.topics.iter().map(Topic::as_str).collect();
+                call.arg(event.kind.as_ref().map_or("", Kind::as_str))
+                    .arg(&event.data)
+                    .arg(topics.join("\n"))
+                    .arg(if event.private { "1" } else { "" })
+                    .arg(event.supplied_id.as_ref().map_or("", SuppliedId::as_str));
             }
             let appended: Vec<String> =
                 bounded(self.config.timeout, call.invoke_async(&mut conn)).await?;
@@ -332,6 +428,21 @@ impl Bus {
         )
         .await?;
         range.ids.iter().map(record_of).collect()
+    }
+
+    /// The seq of the oldest event on the bus that its publisher gave the
+    /// id `id`, if the bus still holds one: the same answer on every node.
+    pub async fn supplied_seq(&self, id: &str) -> Result<Option<u64>, BusError> {
+        let mut conn = self.conn.clone();
+        let seq: Option<u64> = bounded(
+            self.config.timeout,
+            redis::cmd("HGET")
+                .arg(&self.id_keys[0])
+                .arg(id)
+                .query_async(&mut conn),
+        )
+        .await?;
+        Ok(seq)
     }
 
     /// Feeds the stream into `feed`'s broker until it closes, resuming
@@ -420,7 +531,7 @@ impl Bus {
                 }
             };
             let id = EventId::new(p.epoch.clone(), r.seq);
-            if let Err(e) = feed.broker().append(id, Event::new(r.kind, r.data), now) {
+            if let Err(e) = feed.broker().append(id, r.event, now) {
                 // Only a closed broker refuses the next id.
                 tracing::debug!(error = %e, "bus entry not applied");
                 return Ok(());
@@ -482,6 +593,7 @@ impl Bus {
             Script::new(script)
                 .key(&self.epoch_key)
                 .key(&self.stream_key)
+                .key(&self.id_keys)
                 .arg(if current {
                     epoch.as_str()
                 } else {
@@ -532,20 +644,42 @@ mod tests {
         }
     }
 
+    fn entry(fields: &[(&str, &[u8])]) -> StreamId {
+        StreamId {
+            id: "0-7".into(),
+            map: fields
+                .iter()
+                .map(|(k, v)| (k.to_string(), Value::BulkString(v.to_vec())))
+                .collect(),
+            ..StreamId::default()
+        }
+    }
+
     #[test]
     fn entries_become_records() {
-        let entry = |k: &[u8], d: &[u8]| StreamId {
-            id: "0-7".into(),
-            map: [
-                ("k".to_string(), Value::BulkString(k.to_vec())),
-                ("d".to_string(), Value::BulkString(d.to_vec())),
-            ]
-            .into(),
-            ..StreamId::default()
-        };
-        let r = record_of(&entry(b"note", b"{}")).unwrap();
-        assert_eq!((r.seq, r.kind.as_str(), r.data.as_str()), (7, "note", "{}"));
-        assert!(record_of(&entry(b"bad kind", b"{}")).is_err());
-        assert!(record_of(&entry(b"note", &[0xff])).is_err());
+        let r = record_of(&entry(&[("k", b"note"), ("d", b"{}")])).unwrap();
+        assert_eq!(r.seq, 7);
+        assert_eq!(r.event, Event::new(Kind::new("note").unwrap(), "{}"));
+        let full = entry(&[
+            ("d", b"x"),
+            ("t", b"https://ex.com/a\n/b"),
+            ("p", b"1"),
+            ("i", b"order-1"),
+        ]);
+        let r = record_of(&full).unwrap();
+        assert_eq!(r.event.kind, None);
+        assert_eq!(r.event.topics.len(), 2);
+        assert!(r.event.private);
+        assert_eq!(r.event.supplied_id.unwrap().as_str(), "order-1");
+        for bad in [
+            entry(&[("k", b"bad\x01kind"), ("d", b"{}")]),
+            entry(&[("k", b"note"), ("d", &[0xff])]),
+            entry(&[("k", b"note")]),
+            entry(&[("d", b""), ("p", b"yes")]),
+            entry(&[("d", b""), ("t", b"a\n\nb")]),
+            entry(&[("d", b""), ("i", b"#frag")]),
+        ] {
+            assert!(record_of(&bad).is_err(), "{bad:?}");
+        }
     }
 }

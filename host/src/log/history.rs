@@ -14,8 +14,9 @@
 //! - With `memory` storage nothing would outlive the process, so nothing is
 //!   written.
 //!
-//! A record is `len: u32 LE | crc32(payload): u32 LE | payload`, the payload
-//! `seq: u64 LE | kind length: u8 | kind | data`.
+//! Records are as [`record`](crate::log::record) describes (topics, the
+//! private flag and supplied ids included; histories of the previous
+//! record version still load).
 //!
 //! # Failure
 //!
@@ -33,8 +34,10 @@
 
 use std::collections::VecDeque;
 
-use tidings_core::{Epoch, Kind};
+use tidings_core::Epoch;
 
+pub use crate::log::record::Record;
+use crate::log::record::{decode, encode};
 use crate::storage::{StorageError, Store};
 
 /// Most events in one segment, and size past which it is closed, on a
@@ -44,18 +47,6 @@ const APPENDED: (usize, usize) = (1024, 1 << 20);
 const REWRITTEN: (usize, usize) = (128, 256 << 10);
 
 const EPOCH_PATH: &str = "history/epoch";
-const HEADER: usize = 8;
-
-/// One event as written to (and read from) the history.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Record {
-    /// Its seq in the epoch.
-    pub seq: u64,
-    /// Its kind.
-    pub kind: Kind,
-    /// Its data.
-    pub data: String,
-}
 
 /// What [`load`] found.
 #[derive(Debug)]
@@ -86,58 +77,6 @@ fn segment_dir(epoch: &Epoch) -> String {
 
 fn segment_path(epoch: &Epoch, first: u64) -> String {
     format!("history/{epoch}/{first:020}.seg")
-}
-
-/// Appends the encoded `record` to `out`.
-pub fn encode(out: &mut Vec<u8>, seq: u64, kind: &Kind, data: &str) {
-    let kind = kind.as_str().as_bytes();
-    let len = 8 + 1 + kind.len() + data.len();
-    out.reserve(HEADER + len);
-    out.extend_from_slice(&(len as u32).to_le_bytes());
-    let crc_at = out.len();
-    out.extend_from_slice(&[0; 4]);
-    let start = out.len();
-    out.extend_from_slice(&seq.to_le_bytes());
-    out.push(kind.len() as u8);
-    out.extend_from_slice(kind);
-    out.extend_from_slice(data.as_bytes());
-    let crc = crc32fast::hash(&out[start..]);
-    out[crc_at..crc_at + 4].copy_from_slice(&crc.to_le_bytes());
-}
-
-/// The records of one segment, up to the first bad one; the flag says
-/// whether the segment ended cleanly.
-fn decode(bytes: &[u8], first: u64) -> (Vec<Record>, bool) {
-    let mut records = Vec::new();
-    let mut at = 0;
-    while at < bytes.len() {
-        let Some(record) = decode_one(&bytes[at..], first + records.len() as u64) else {
-            return (records, false);
-        };
-        at += record.0;
-        records.push(record.1);
-    }
-    (records, true)
-}
-
-fn decode_one(bytes: &[u8], expected_seq: u64) -> Option<(usize, Record)> {
-    let len = u32::from_le_bytes(bytes.get(..4)?.try_into().ok()?) as usize;
-    let crc = u32::from_le_bytes(bytes.get(4..8)?.try_into().ok()?);
-    let payload = bytes.get(HEADER..HEADER.checked_add(len)?)?;
-    if crc32fast::hash(payload) != crc {
-        return None;
-    }
-    let seq = u64::from_le_bytes(payload.get(..8)?.try_into().ok()?);
-    let kind_len = *payload.get(8)? as usize;
-    let kind = std::str::from_utf8(payload.get(9..9 + kind_len)?).ok()?;
-    let data = std::str::from_utf8(payload.get(9 + kind_len..)?).ok()?;
-    (seq == expected_seq).then_some(())?;
-    let record = Record {
-        seq,
-        kind: Kind::new(kind).ok()?,
-        data: data.to_owned(),
-    };
-    Some((HEADER + len, record))
 }
 
 /// Reads the history on `store`: its epoch and its newest `retain` events.
@@ -281,7 +220,7 @@ impl Writer {
         }
         let mut buf = Vec::new();
         for r in records {
-            encode(&mut buf, r.seq, &r.kind, &r.data);
+            encode(&mut buf, r.seq, &r.event);
         }
         let full = self
             .open
@@ -388,19 +327,16 @@ async fn store_epoch(store: &Store) -> Result<Option<String>, StorageError> {
 
 #[cfg(test)]
 mod tests {
+    use tidings_core::{Event, Kind};
+
     use super::*;
     use crate::storage::StorageUrl;
-
-    fn kind() -> Kind {
-        Kind::new("note").unwrap()
-    }
 
     fn records(from: u64, n: u64) -> Vec<Record> {
         (from..from + n)
             .map(|seq| Record {
                 seq,
-                kind: kind(),
-                data: format!("{{\"n\":{seq}}}"),
+                event: Event::new(Kind::new("note").unwrap(), format!("{{\"n\":{seq}}}")),
             })
             .collect()
     }
@@ -417,7 +353,7 @@ mod tests {
     fn records_round_trip_and_corruption_is_detected() {
         let mut buf = Vec::new();
         for r in records(5, 3) {
-            encode(&mut buf, r.seq, &r.kind, &r.data);
+            encode(&mut buf, r.seq, &r.event);
         }
         assert_eq!(decode(&buf, 5), (records(5, 3), true));
         // Truncated anywhere inside the last record: the first two survive.
@@ -522,7 +458,7 @@ mod tests {
         let seg = |first: u64, recs: Vec<Record>| {
             let mut buf = Vec::new();
             for r in recs {
-                encode(&mut buf, r.seq, &r.kind, &r.data);
+                encode(&mut buf, r.seq, &r.event);
             }
             (segment_path(&e, first), buf)
         };

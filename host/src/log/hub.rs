@@ -6,7 +6,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use tidings_core::{Broker, BrokerConfig, Event, EventId, Kind};
+use tidings_core::{Broker, BrokerConfig, Event, EventId};
 
 use crate::clock::Clock;
 use crate::log::admission::{Admission, FanoutBudget};
@@ -65,7 +65,7 @@ impl Hub {
             }
             let id = EventId::new(history.epoch.clone(), r.seq);
             broker
-                .append(id, Event::new(r.kind, r.data), now)
+                .append(id, r.event, now)
                 .expect("the next seq of an open broker");
         }
         let feed = Feed::new(broker, clock);
@@ -123,27 +123,23 @@ impl Hub {
     /// Stores an event; returns its id once it is durable (in the node's
     /// history, or on the bus). Waits while fan-out is behind, then at most
     /// the queue's wait for room in the publish queue.
-    pub async fn publish(&self, kind: Kind, data: String) -> Result<EventId, PublishFailed> {
+    pub async fn publish(&self, event: Event) -> Result<EventId, PublishFailed> {
         if self.broker().is_closed() {
             return Err(PublishFailed::Closed);
         }
         self.admission.admit(self.broker(), self.clock()).await;
-        self.queue.publish(kind, data).await
+        self.queue.publish(event).await
     }
 
     /// Stores the event of a write that already happened: like
     /// [`publish`](Self::publish), but it waits for room in the queue as
     /// long as it takes rather than lose the event.
-    pub async fn publish_after_write(
-        &self,
-        kind: Kind,
-        data: String,
-    ) -> Result<EventId, PublishFailed> {
+    pub async fn publish_after_write(&self, event: Event) -> Result<EventId, PublishFailed> {
         if self.broker().is_closed() {
             return Err(PublishFailed::Closed);
         }
         self.admission.admit(self.broker(), self.clock()).await;
-        self.queue.publish_patiently(kind, data).await
+        self.queue.publish_patiently(event).await
     }
 
     /// Publishes a mode transition. A node alone stores it as a

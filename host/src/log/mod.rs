@@ -1,7 +1,7 @@
 //! What gives stored events their ids, and stores them before anyone sees
 //! them: the [`Hub`](hub::Hub) every endpoint publishes through, the
 //! sequencer of a node alone (`sequencer.rs`) writing its durable history
-//! (`history.rs`), the Redis Streams bus shared by several nodes (`bus.rs`),
+//! (`history.rs`, its record format in `record.rs`), the Redis Streams bus shared by several nodes (`bus.rs`),
 //! the bounded publish queue in front of both (`queue.rs`), the broker's feed
 //! of time and wake-ups (`feed.rs`) and publish admission (`admission.rs`).
 //!
@@ -16,4 +16,5 @@ pub mod feed;
 pub mod history;
 pub mod hub;
 pub mod queue;
+pub mod record;
 pub mod sequencer;

@@ -19,7 +19,7 @@ use std::sync::{Mutex, PoisonError};
 use std::time::Duration;
 
 use tidings_core::intake::{Batch, Batches, Intake, intake};
-use tidings_core::{EventId, Kind};
+use tidings_core::{Event, EventId, Kind};
 
 /// Why an event was not stored.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
@@ -36,13 +36,7 @@ pub enum PublishFailed {
 }
 
 /// An event waiting for its write.
-#[derive(Debug)]
-pub struct Pending {
-    /// Its kind.
-    pub kind: Kind,
-    /// Its data.
-    pub data: String,
-}
+pub type Pending = Event;
 
 /// What the writer answers for each event.
 pub type Answer = Result<EventId, PublishFailed>;
@@ -94,21 +88,21 @@ impl PublishQueue {
     /// Queues an event and returns its id once the writer stored it;
     /// [`PublishFailed::Busy`] when the queue stayed full for the configured
     /// wait.
-    pub async fn publish(&self, kind: Kind, data: String) -> Answer {
-        self.publish_within(Some(self.wait), kind, data).await
+    pub async fn publish(&self, event: Event) -> Answer {
+        self.publish_within(Some(self.wait), event).await
     }
 
     /// [`publish`](Self::publish) waiting for room as long as it takes (until
     /// the queue closes): for the event of a write that already happened,
     /// which must not be lost to a busy queue. Such writes are serialised,
     /// so only a few of them ever wait.
-    pub async fn publish_patiently(&self, kind: Kind, data: String) -> Answer {
-        self.publish_within(None, kind, data).await
+    pub async fn publish_patiently(&self, event: Event) -> Answer {
+        self.publish_within(None, event).await
     }
 
-    async fn publish_within(&self, wait: Option<Duration>, kind: Kind, data: String) -> Answer {
+    async fn publish_within(&self, wait: Option<Duration>, event: Event) -> Answer {
         self.start();
-        let queued = self.intake.enqueue(Pending { kind, data });
+        let queued = self.intake.enqueue(event);
         let queued = match wait {
             Some(wait) => match tokio::time::timeout(wait, queued).await {
                 Ok(queued) => queued,
@@ -131,7 +125,7 @@ impl PublishQueue {
         self.start();
         let kind = Kind::new(tidings_core::STATE_KIND).expect("valid kind");
         self.intake
-            .enqueue_urgent(Pending { kind, data })
+            .enqueue_urgent(Event::new(kind, data))
             .map_err(|closed| closed.into_inner().data)
     }
 

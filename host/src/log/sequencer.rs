@@ -8,7 +8,7 @@
 //! writes them in one append, so under load a write carries many events and
 //! publishing is not limited by the storage's latency.
 
-use tidings_core::{Event, EventId};
+use tidings_core::EventId;
 
 use crate::log::feed::Feed;
 use crate::log::history::{Record, Writer};
@@ -55,10 +55,9 @@ impl Sequencer {
         let records: Vec<Record> = batch
             .iter()
             .zip(next..)
-            .map(|(p, seq)| Record {
+            .map(|(event, seq)| Record {
                 seq,
-                kind: p.kind.clone(),
-                data: p.data.clone(),
+                event: event.clone(),
             })
             .collect();
         if let Err(e) = self.writer.write(&records).await {
@@ -72,9 +71,9 @@ impl Sequencer {
             let urgent = entry.is_urgent();
             let (_, reply) = entry.into_parts();
             let stored = if urgent {
-                broker.append_state(id, &r.data, now)
+                broker.append_state(id, &r.event.data, now)
             } else {
-                broker.append(id, Event::new(r.kind, r.data), now)
+                broker.append(id, r.event, now)
             };
             reply.answer(
                 stored

@@ -112,7 +112,7 @@ pub enum SimError {
     /// A commit latency above [`MAX_COMMIT_LATENCY_MS`].
     #[error("a commit takes at most {MAX_COMMIT_LATENCY_MS} ms")]
     BadLatency,
-    /// An event type is not 1 to 64 characters of `[A-Za-z0-9._-]`.
+    /// An event type breaks the kind rule (see `tidings_core::Kind`).
     #[error(transparent)]
     Kind(#[from] KindError),
     /// A burst size outside 1 to [`MAX_BURST`].

@@ -42,7 +42,7 @@ impl Sim {
         self.ring.push_back(RingEntry {
             id: stored.id().to_string(),
             seq: stored.id().seq(),
-            event_type: stored.kind().to_string(),
+            event_type: stored.kind_str().to_owned(),
             data: stored.data().to_owned(),
             at: self.now.0,
         });

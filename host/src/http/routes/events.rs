@@ -10,23 +10,16 @@ use std::sync::Arc;
 use bytes::{Bytes, BytesMut};
 use futures::{StreamExt, stream};
 use poem::http::StatusCode;
-use poem::web::{Data, Query};
+use poem::web::Data;
 use poem::{Body, Request, Response, handler};
-use serde::Deserialize;
-use tidings_core::{Kind, SubscribeError, SubscribeOptions, Subscription, wire};
+use tidings_core::topic::Matcher;
+use tidings_core::{
+    Kind, MESSAGE_KIND, SubscribeError, SubscribeOptions, Subscription, TopicFilter, wire,
+};
 
 use crate::http::error::ApiError;
+pub use crate::http::selectors::EventsQuery;
 use crate::http::state::AppState;
-
-/// Query parameters of the stream.
-#[derive(Debug, Default, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct EventsQuery {
-    /// For clients that cannot set the `Last-Event-ID` header; the header wins.
-    pub last_event_id: Option<String>,
-    /// Comma-separated kinds to receive (control events always come).
-    pub types: Option<String>,
-}
 
 fn parse_types(types: &str) -> Result<Vec<Kind>, ApiError> {
     types
@@ -44,6 +37,7 @@ fn parse_types(types: &str) -> Result<Vec<Kind>, ApiError> {
 #[derive(Debug)]
 pub struct Opening {
     options: SubscribeOptions,
+    topics: TopicFilter,
     replayed: bool,
 }
 
@@ -56,21 +50,44 @@ pub enum Step {
     Live(Subscription),
 }
 
-/// Starts opening a stream for a request: the `Last-Event-ID` header wins
-/// over the `last_event_id` query parameter; `types` filters stored events.
-/// Shared by this route and the lean path of `http/lean.rs`.
-pub fn open(header_last_id: Option<String>, query: EventsQuery) -> Result<Opening, ApiError> {
+/// Starts opening a stream for a request whose query is `query` (see
+/// [`EventsQuery`]): the `Last-Event-ID` header wins over the
+/// `last_event_id` parameter; `types` and the selectors filter stored
+/// events. The stream sees public events only until
+/// [`Opening::authorize`] gives it the subscriber's grants. Shared by this
+/// route and the lean path of `http/lean.rs`.
+pub fn open(
+    header_last_id: Option<String>,
+    query: Option<&str>,
+    state: &AppState,
+) -> Result<Opening, ApiError> {
+    let query = EventsQuery::parse(query.unwrap_or(""), state.config.mercure_v0)?;
     let kinds = query.types.as_deref().map(parse_types).transpose()?;
+    let selectors = query
+        .selectors
+        .as_deref()
+        .map(|s| state.selectors.compile(s))
+        .transpose()?;
     Ok(Opening {
         options: SubscribeOptions {
             last_event_id: header_last_id.or(query.last_event_id),
             kinds,
+        },
+        topics: TopicFilter {
+            selectors,
+            authorization: Vec::new(),
         },
         replayed: false,
     })
 }
 
 impl Opening {
+    /// Lets the stream receive the private events a topic of which matches
+    /// one of `authorization` (the subscriber's grants), live or replayed.
+    pub fn authorize(&mut self, authorization: Vec<Arc<Matcher>>) {
+        self.topics.authorization = authorization;
+    }
+
     /// The next step; call again after each [`Step::Replay`].
     pub async fn step(&mut self, state: &AppState) -> Result<Step, ApiError> {
         let broker = state.hub.broker();
@@ -82,17 +99,21 @@ impl Opening {
                 ApiError::unavailable("shutting_down", "the server is shutting down", 5)
             }
         };
-        let Some(bus) = state.hub.bus() else {
-            return broker
-                .subscribe(self.options.clone())
+        let subscribe = |options: &SubscribeOptions, topics: &TopicFilter| {
+            broker
+                .subscribe_with(options.clone(), topics.clone())
                 .map(Step::Live)
-                .map_err(refused);
+                .map_err(refused)
+        };
+        let Some(bus) = state.hub.bus() else {
+            return subscribe(&self.options, &self.topics);
         };
         if !self.replayed {
+            self.resolve_supplied(state).await?;
             self.await_reader(state).await;
         }
         if let Some(sub) = broker
-            .subscribe_retained(self.options.clone())
+            .subscribe_retained_with(self.options.clone(), self.topics.clone())
             .map_err(refused)?
         {
             return Ok(Step::Live(sub));
@@ -101,10 +122,7 @@ impl Opening {
         let epoch = broker.epoch();
         let Some((_, last)) = self.last_id() else {
             // Not reached: the broker only misses ids it could parse.
-            return broker
-                .subscribe(self.options.clone())
-                .map(Step::Live)
-                .map_err(refused);
+            return subscribe(&self.options, &self.topics);
         };
         let head = broker.head().seq();
         let records = bus.read_after(last).await.map_err(|e| {
@@ -113,10 +131,7 @@ impl Opening {
         })?;
         if records.first().map(|r| r.seq) != Some(last + 1) {
             // Gone from the bus too: the subscription says so.
-            return broker
-                .subscribe(self.options.clone())
-                .map(Step::Live)
-                .map_err(refused);
+            return subscribe(&self.options, &self.topics);
         }
         let mut out = BytesMut::new();
         if !self.replayed {
@@ -128,19 +143,46 @@ impl Opening {
         let mut next = last;
         for r in records.iter().take_while(|r| r.seq <= head) {
             next = r.seq;
+            // The broker's delivery rule, for events it no longer holds.
+            let ev = &r.event;
+            let kind = ev.kind.as_ref().map_or(MESSAGE_KIND, Kind::as_str);
             let wanted = self
                 .options
                 .kinds
                 .as_ref()
-                .is_none_or(|k| k.contains(&r.kind));
+                .is_none_or(|k| k.iter().any(|k| k.as_str() == kind))
+                && self.topics.admits(&ev.topics, ev.private);
             if wanted {
-                let id = format!("{epoch}-{}", r.seq);
-                wire::encode_event(&mut out, Some(&id), Some(r.kind.as_str()), &r.data)
+                let id = match &ev.supplied_id {
+                    Some(id) => id.to_string(),
+                    None => format!("{epoch}-{}", r.seq),
+                };
+                let kind = ev.kind.as_ref().map(Kind::as_str);
+                wire::encode_event(&mut out, Some(&id), kind, &ev.data)
                     .expect("stored kinds and ids encode");
             }
         }
         self.options.last_event_id = Some(format!("{epoch}-{next}"));
         Ok(Step::Replay(out.freeze()))
+    }
+
+    /// On a bus, a last id a publisher supplied is resolved by the bus (the
+    /// same answer on every node, whatever this node's ring holds) and
+    /// replaced by the generated id of that event.
+    async fn resolve_supplied(&mut self, state: &AppState) -> Result<(), ApiError> {
+        let (Some(bus), Some(last)) = (state.hub.bus(), self.options.last_event_id.as_deref())
+        else {
+            return Ok(());
+        };
+        let seq = bus.supplied_seq(last).await.map_err(|e| {
+            tracing::warn!(error = %e, "resolving a supplied id on the bus failed");
+            ApiError::unavailable("bus_unavailable", "replay is unavailable; retry later", 5)
+        })?;
+        if let Some(seq) = seq {
+            let epoch = state.hub.broker().epoch();
+            self.options.last_event_id = Some(format!("{epoch}-{seq}"));
+        }
+        Ok(())
     }
 
     /// The epoch and seq of the client's last id, if it has that shape.
@@ -179,16 +221,12 @@ pub fn preamble(state: &AppState) -> Bytes {
 /// through its test client; sockets accepted by the server take the lean
 /// path of `http/lean.rs`).
 #[handler]
-pub async fn events(
-    req: &Request,
-    Query(query): Query<EventsQuery>,
-    state: Data<&Arc<AppState>>,
-) -> Result<Response, ApiError> {
+pub async fn events(req: &Request, state: Data<&Arc<AppState>>) -> Result<Response, ApiError> {
     let header = req
         .headers()
         .get("last-event-id")
         .map(|v| String::from_utf8_lossy(v.as_bytes()).into_owned());
-    let mut opening = open(header, query)?;
+    let mut opening = open(header, req.uri().query(), &state)?;
     // Errors before the first frame are answers; later ones end the stream
     // and the client resumes from the last id it got.
     let first_step = opening.step(&state).await?;

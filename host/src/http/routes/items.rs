@@ -10,13 +10,15 @@ use poem::web::{Data, Path};
 use poem::{Body, Request, Response, handler};
 use serde::Serialize;
 use serde_json::json;
-use tidings_core::Kind;
+use tidings_core::topic::Topic;
+use tidings_core::{Event, Kind};
 
 use crate::http::body::{json_body, json_response, read_body};
 use crate::http::error::ApiError;
 use crate::http::state::AppState;
 use crate::items::import::{ImportError, parse_csv, parse_ods};
 use crate::items::{ItemUpdate, NewItem, NewRevision, valid_part_number};
+use crate::ops::config::Config;
 
 const ODS_MIME: &str = "application/vnd.oasis.opendocument.spreadsheet";
 
@@ -30,13 +32,31 @@ fn checked(part_number: &str) -> Result<&str, ApiError> {
     }
 }
 
-/// Publishes the event of a durable write. The write already happened, so an
-/// event that cannot be stored (shutdown, the log failing right after the
-/// write) only loses the notification, which is logged.
-async fn emit(state: &AppState, kind: &'static str, data: &impl Serialize) {
+/// The topic of an item's events: `<origin>/items/<part_number>`, where
+/// the origin is that of `--hub-url`, else `http://<listen address>`.
+pub fn item_topic(config: &Config, part_number: &str) -> Topic {
+    let origin = match &config.hub_url {
+        Some(url) => {
+            let after_scheme = url.find("://").map_or(0, |i| i + 3);
+            let end = url[after_scheme..]
+                .find(['/', '?', '#'])
+                .map_or(url.len(), |i| after_scheme + i);
+            url[..end].to_owned()
+        }
+        None => format!("http://{}", config.listen),
+    };
+    Topic::new(&format!("{origin}/items/{part_number}")).expect("part numbers make topics")
+}
+
+/// Publishes the event of a durable write, on the item's topic. The write
+/// already happened, so an event that cannot be stored (shutdown, the log
+/// failing right after the write) only loses the notification, which is
+/// logged.
+async fn emit(state: &AppState, kind: &'static str, part_number: &str, data: &impl Serialize) {
     let kind = Kind::new(kind).expect("built-in kinds are valid");
     let data = serde_json::to_string(data).expect("items serialise");
-    if let Err(e) = state.publish_after_write(kind, data).await {
+    let event = Event::new(kind, data).with_topics([item_topic(&state.config, part_number)]);
+    if let Err(e) = state.publish_after_write(event).await {
         tracing::warn!(error = %e, "event of a completed write not published");
     }
 }
@@ -71,7 +91,7 @@ pub async fn create(
     input.validate()?;
     let _write = state.begin_write(true)?;
     let item = state.items.create(input, SystemTime::now()).await?;
-    emit(&state, "item.created", &item).await;
+    emit(&state, "item.created", &item.part_number, &item).await;
     Ok(json_response(StatusCode::CREATED, &item))
 }
 
@@ -89,7 +109,7 @@ pub async fn update(
     input.validate()?;
     let _write = state.begin_write(true)?;
     let item = state.items.update(pn, input, SystemTime::now()).await?;
-    emit(&state, "item.updated", &item).await;
+    emit(&state, "item.updated", &item.part_number, &item).await;
     Ok(json_response(StatusCode::OK, &item))
 }
 
@@ -104,7 +124,7 @@ pub async fn delete(
     let pn = checked(&pn)?;
     let _write = state.begin_write(true)?;
     let item = state.items.delete(pn).await?;
-    emit(&state, "item.deleted", &item).await;
+    emit(&state, "item.deleted", &item.part_number, &item).await;
     Ok(Response::builder().status(StatusCode::NO_CONTENT).finish())
 }
 
@@ -136,7 +156,7 @@ pub async fn add_revision(
         .items
         .add_revision(pn, input, SystemTime::now())
         .await?;
-    emit(&state, "revision.created", &revision).await;
+    emit(&state, "revision.created", &revision.part_number, &revision).await;
     Ok(json_response(StatusCode::CREATED, &revision))
 }
 
@@ -179,10 +199,10 @@ pub async fn import(
     let _write = state.begin_write(true)?;
     let outcome = state.items.import(rows, SystemTime::now()).await?;
     for item in &outcome.created {
-        emit(&state, "item.created", item).await;
+        emit(&state, "item.created", &item.part_number, item).await;
     }
     for item in &outcome.updated {
-        emit(&state, "item.updated", item).await;
+        emit(&state, "item.updated", &item.part_number, item).await;
     }
     Ok(json_response(
         StatusCode::CREATED,

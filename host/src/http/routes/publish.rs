@@ -1,4 +1,11 @@
 //! `POST /api/publish`: events from external publishers.
+//!
+//! The body is JSON: `data` (any JSON value, sent as its compact text),
+//! and optionally `type` (the SSE event name; without one browsers see a
+//! `message`), `topics` (the first is canonical), `private` (only
+//! subscribers whose token grants one of its topics receive it; needs a
+//! topic) and `id` (the event's SSE id and resume position instead of the
+//! generated one). Every field is checked before anything is stored.
 
 use std::sync::Arc;
 
@@ -7,27 +14,89 @@ use poem::web::Data;
 use poem::{Body, Request, Response, handler};
 use serde::Deserialize;
 use serde_json::json;
-use tidings_core::Kind;
+use tidings_core::topic::Topic;
+use tidings_core::{Epoch, Event, Kind, SuppliedId};
 
 use crate::http::body::{json_body, json_response};
 use crate::http::error::ApiError;
 use crate::http::state::AppState;
+
+/// Most topics one event may carry.
+pub const MAX_TOPICS: usize = 32;
 
 /// The body of a publish request.
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct PublishRequest {
     #[serde(rename = "type")]
-    kind: String,
+    kind: Option<String>,
     data: serde_json::Value,
+    #[serde(default)]
+    topics: Vec<String>,
+    #[serde(default)]
+    private: bool,
+    id: Option<String>,
 }
 
-/// Kinds only the server emits: a publisher must not impersonate them.
-fn reserved(kind: &str) -> bool {
-    kind == "heartbeat" || kind.starts_with("server.") || kind.starts_with("stream.")
+/// The event a request describes, or the 400 that says what is wrong.
+fn event_of(input: PublishRequest, epoch: &Epoch) -> Result<Event, ApiError> {
+    let bad = ApiError::bad_request;
+    let kind = match &input.kind {
+        Some(kind) => {
+            let kind = Kind::new(kind).map_err(|e| bad(format!("type: {e}")))?;
+            if kind.is_reserved() {
+                return Err(bad(format!("type {kind} is reserved for the server")));
+            }
+            Some(kind)
+        }
+        None => None,
+    };
+    if input.topics.len() > MAX_TOPICS {
+        return Err(bad(format!(
+            "topics: {} given, at most {MAX_TOPICS}",
+            input.topics.len()
+        )));
+    }
+    let topics = input
+        .topics
+        .iter()
+        .enumerate()
+        .map(|(i, t)| Topic::new(t).map_err(|e| bad(format!("topics[{i}]: {e}"))))
+        .collect::<Result<Vec<_>, _>>()?;
+    if input.private && topics.is_empty() {
+        return Err(bad(
+            "private: a private event needs a topic, which grants are matched against".to_owned(),
+        ));
+    }
+    let id = match &input.id {
+        Some(id) => {
+            let id = SuppliedId::new(id).map_err(|e| bad(format!("id: {e}")))?;
+            // Resuming looks supplied ids up first: one spelled like an id
+            // of this history would shadow the event that has it.
+            if id
+                .as_str()
+                .parse::<tidings_core::EventId>()
+                .ok()
+                .map(|g| g.epoch().clone())
+                == Some(epoch.clone())
+            {
+                return Err(bad(format!(
+                    "id: {id} is spelled like an id this hub generates"
+                )));
+            }
+            Some(id)
+        }
+        None => None,
+    };
+    Ok(Event::untyped(input.data.to_string())
+        .with_kind(kind)
+        .with_topics(topics)
+        .private(input.private)
+        .with_supplied_id(id))
 }
 
-/// Publishes one event; answers `202 {"id": "<event id>"}`.
+/// Publishes one event; answers `202 {"id": "<event id>"}`, the id being
+/// the supplied one if the body gave one.
 #[handler]
 pub async fn publish(
     req: &Request,
@@ -36,25 +105,18 @@ pub async fn publish(
 ) -> Result<Response, ApiError> {
     state.require_editor(req)?;
     let input: PublishRequest = json_body(body, state.config.max_body_bytes).await?;
-    let kind = Kind::new(&input.kind).map_err(|e| ApiError::bad_request(format!("type: {e}")))?;
-    if reserved(kind.as_str()) {
-        return Err(ApiError::bad_request(format!(
-            "type {kind} is reserved for the server"
-        )));
-    }
-    let data = input.data.to_string();
-    if data.len() > state.config.max_event_bytes {
+    let event = event_of(input, &state.hub.broker().epoch())?;
+    if event.data.len() > state.config.max_event_bytes {
         return Err(ApiError::too_large(format!(
             "event data is {} bytes; the limit is {}",
-            data.len(),
+            event.data.len(),
             state.config.max_event_bytes
         )));
     }
+    let supplied = event.supplied_id.clone();
     // A node alone keeps its history in storage; a node on a bus, on the bus.
     let _write = state.begin_write(state.hub.bus().is_none())?;
-    let id = state.publish(kind, data).await.map_err(ApiError::from)?;
-    Ok(json_response(
-        StatusCode::ACCEPTED,
-        &json!({ "id": id.to_string() }),
-    ))
+    let id = state.publish(event).await.map_err(ApiError::from)?;
+    let id = supplied.map_or_else(|| id.to_string(), |s| s.to_string());
+    Ok(json_response(StatusCode::ACCEPTED, &json!({ "id": id })))
 }
