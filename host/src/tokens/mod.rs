@@ -35,9 +35,9 @@
 //! headers, cookies, the clock or the runtime: it depends on jsonwebtoken,
 //! serde_json and base64 only, so that it can become a crate of its own and
 //! be fuzzed. Finding the token in a request, choosing between the
-//! publisher and the subscriber verifier, ending a stream at
-//! [`Grant::expires_at`] and compiling [`Selector`]s into matchers happen
-//! elsewhere.
+//! publisher and the subscriber verifier and compiling [`Selector`]s into
+//! matchers happen in `http::credentials`; ending a stream at
+//! [`Grant::expires_at`], in the stream paths.
 
 mod error;
 mod grant;
