@@ -87,24 +87,26 @@ impl PublishError {
 /// applies the same rule to every replayed event, so no private event
 /// reaches a subscription that may not see it, live or replayed.
 ///
-/// Subscriptions with equal selectors, authorization and kinds share one
-/// *route*. Publishing finds an event's routes through an index: the
-/// routes without selectors, a map from exact topic to routes, and a
+/// Subscriptions with equal selectors and kinds share one *group*, and
+/// those of a group with equal authorization one *route*. Publishing finds
+/// an event's groups through an index: the groups without selectors, a map
+/// from exact topic to groups, and a
 /// [`PatternIndex`](crate::topic::PatternIndex) of every other selector,
-/// each distinct matcher evaluated once per topic; a private event also
-/// looks up the authorization matchers through a second index, only when a
-/// candidate route has any. Each route reached gets the event's seq, and
-/// the next ring wakes only the members of the routes that got seqs. So a
-/// publish costs O(routes reached + candidate matchers), not O(subscribers):
-/// ten thousand subscriptions with one filter are one route, and a wake-up
-/// is only for events its subscription delivers. (Subscriptions with equal
-/// selectors but distinct authorizations are distinct routes.)
+/// each distinct matcher evaluated once per topic. A public event is
+/// recorded once per group reached; a private one looks its topics up in
+/// an index of the routes' grants and is recorded once per granted route
+/// whose group selected it. The next ring wakes only the members of the
+/// groups and routes that got seqs. So a publish costs O(groups and
+/// granted routes reached + candidate matchers), not O(subscribers): ten
+/// thousand streams on one topic are one group whatever their tokens, and
+/// a wake-up is only for events its subscription delivers.
 ///
-/// A route keeps the seqs it delivers that are still in the ring (older
-/// ones are dropped when it gets the next), and completes them back to a
-/// resuming subscription's cursor from the ring when it joins, so a woken
-/// subscription reads only its own events: O(log n) to find its place,
-/// then O(k) for k events.
+/// A group keeps the public seqs it delivers, a route the private ones,
+/// while they are in the ring (older ones are dropped when the next is
+/// added); both are completed back to a resuming subscription's cursor from
+/// the ring when it joins, so a woken subscription reads only its own
+/// events, the two lists merged: O(log n) to find its place, then O(k) for
+/// k events.
 ///
 /// # Lagging
 ///
@@ -503,8 +505,11 @@ impl Broker {
         let mut st = write(&self.shared.state);
         self.shared.apply_leaves(&mut st.routing);
         let counters = &self.shared.counters;
+        let (routes, groups) = st.routing.len();
         RoutingStats {
-            routes: st.routing.len(),
+            routes,
+            groups,
+            recorded: st.routing.recorded(),
             rung: counters.rung.load(Relaxed),
             idle_wakeups: counters.idle_wakeups.load(Relaxed),
             pattern_evaluations: st.routing.evaluations(),

@@ -26,6 +26,12 @@ pub struct BrokerStats {
 pub struct RoutingStats {
     /// Distinct routes (filters in use by live subscriptions).
     pub routes: usize,
+    /// Distinct groups: routes with the same selectors and kinds, whose
+    /// public events are recorded once for all of them.
+    pub groups: usize,
+    /// Seq lists events were added to (one per group or route an event
+    /// reached), monotonic: what a publish costs in routing.
+    pub recorded: u64,
     /// Doorbells rung for stored events: each is one subscription woken.
     pub rung: u64,
     /// Wake-ups after which the subscription found nothing to deliver.

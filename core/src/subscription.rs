@@ -186,7 +186,14 @@ impl Subscription {
         let filter = Filter::new(topics.selectors, topics.authorization, options.kinds);
         let route = st.routing.join(filter, &st.ring, cursor);
         // A catch-up replays at least one event this subscription delivers.
-        if reset.is_none() && st.routing.route(route).seqs_from(cursor).next().is_some() {
+        if reset.is_none()
+            && st
+                .routing
+                .deliverable(route)
+                .seqs_from(cursor)
+                .next()
+                .is_some()
+        {
             Counters::add(&shared.counters.catch_ups, 1);
         }
         let bell = Arc::new(Doorbell::default());
@@ -272,7 +279,7 @@ impl Subscription {
             self.seen.heartbeats = st.heartbeats;
             sink(Item::Control(Control::heartbeat()));
         }
-        let route = st.routing.route(self.route);
+        let route = st.routing.deliverable(self.route);
         let tail = st.ring.tail();
         if self.cursor < tail {
             // Only an evicted event this subscription delivers is a lag.
