@@ -162,7 +162,9 @@ fn assemble(
     let mode_config = ModeConfig::new(config.fail_threshold, config.recover_threshold)
         .map_err(|_| config::ConfigError::Threshold)?;
     let mode = Arc::new(ModeControl::new(mode_config, config.read_only, hub.clone()));
+    let credentials = Arc::new(credentials);
     let state = Arc::new(AppState {
+        credentials: credentials.clone(),
         items: Items::new(store.clone()),
         hub,
         mode,
@@ -173,7 +175,7 @@ fn assemble(
     });
     Ok(Server {
         state,
-        credentials: Arc::new(credentials),
+        credentials,
         store,
     })
 }

@@ -3,11 +3,6 @@
 //! the editor token beside a publisher key), a private event reaches only
 //! the streams whose token grants one of its topics, and a stream ends when
 //! its token expires. The harness is `tidings_tests::token_catalogue`.
-//!
-//! These wait for the routes to call the credentials: `/api/publish`
-//! `Credentials::publisher` and `Publisher::may_publish`, `/api/events`
-//! `Credentials::subscriber` on both stream paths, and the end of a stream
-//! at `Access::expires_at`.
 
 use std::time::Duration;
 
@@ -21,7 +16,6 @@ use tidings_tests::token_catalogue::{
 use tidings_tests::{EDITOR_TOKEN, SseClient};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-#[ignore = "waits for /api/publish to call Credentials::publisher and Publisher::may_publish"]
 async fn granted_publishes_reach_subscribers() {
     let server = server().await;
     let mut observer = observer(&server).await;
@@ -72,7 +66,6 @@ async fn granted_publishes_reach_subscribers() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-#[ignore = "waits for /api/events to put Access::authorization into TopicFilter::authorization"]
 async fn private_events_reach_only_granted_streams() {
     let server = server().await;
     let tokens = sign_all(&[
@@ -118,7 +111,6 @@ async fn private_events_reach_only_granted_streams() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-#[ignore = "waits for the stream paths to end a stream at Access::expires_at with expiry_notice"]
 async fn a_stream_ends_when_its_token_expires() {
     let server = server().await;
     let token = sign(Token::access(

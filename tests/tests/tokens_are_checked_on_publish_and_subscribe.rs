@@ -228,7 +228,6 @@ async fn credentialed_cors_goes_to_listed_origins_only() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-#[ignore = "waits for /api/events to call Credentials::subscriber on both stream paths"]
 async fn refused_subscriber_tokens_open_no_stream() {
     let server = server().await;
     let mut observer = observer(&server).await;

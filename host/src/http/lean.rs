@@ -12,13 +12,16 @@
 //! `accept.rs`); both paths share `routes/events.rs`.
 
 use std::sync::Arc;
+use std::time::SystemTime;
 
 use bytes::BytesMut;
 use futures::future::poll_fn;
 use poem::IntoResponse;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
+use tokio::time::sleep;
 
+use crate::http::credentials::{Presented, expiry_notice};
 use crate::http::error::ApiError;
 use crate::http::routes::events::{self, Step};
 use crate::http::state::AppState;
@@ -32,6 +35,8 @@ pub struct StreamRequest {
     query: Option<String>,
     last_event_id: Option<String>,
     origin: Option<String>,
+    /// The headers that may carry a token (read once, at open).
+    presented: Presented,
 }
 
 /// Parses a complete request head; `Some` only for `GET /api/events` over
@@ -54,6 +59,7 @@ pub fn stream_request(head: &[u8]) -> Option<StreamRequest> {
         ..StreamRequest::default()
     };
     for h in req.headers.iter() {
+        out.presented.header(h.name, h.value);
         let value = || String::from_utf8_lossy(h.value).into_owned();
         if h.name.eq_ignore_ascii_case("last-event-id") {
             out.last_event_id = Some(value());
@@ -74,16 +80,43 @@ fn cors(state: &AppState, origin: Option<&str>) -> Option<String> {
         .cors_origins
         .iter()
         .any(|o| o == origin)
-        .then(|| format!("access-control-allow-origin: {origin}\r\nvary: origin\r\n"))
+        .then(|| {
+            format!(
+                "access-control-allow-origin: {origin}\r\naccess-control-allow-credentials: true\r\n\
+                 access-control-expose-headers: retry-after, www-authenticate\r\nvary: origin\r\n"
+            )
+        })
 }
 
 /// Serves one stream until the client leaves or the server shuts down.
 pub async fn serve(mut socket: TcpStream, req: StreamRequest, state: Arc<AppState>) {
-    let grant = cors(&state, req.origin.as_deref());
-    let mut opening = match events::open(req.last_event_id, req.query.as_deref(), &state) {
+    let StreamRequest {
+        query,
+        last_event_id,
+        origin,
+        presented,
+    } = req;
+    let grant = cors(&state, origin.as_deref());
+    let access = state
+        .credentials
+        .subscriber(&presented, query.as_deref(), SystemTime::now());
+    drop(presented);
+    let access = match access {
+        Ok(access) => access,
+        Err(denied) => return refuse(socket, denied.into(), grant.as_deref(), &state).await,
+    };
+    let mut opening = match events::open(last_event_id, query.as_deref(), &state) {
         Ok(opening) => opening,
         Err(err) => return refuse(socket, err, grant.as_deref(), &state).await,
     };
+    drop(query);
+    opening.authorize(access.authorization);
+    // A stream opened with a token ends when the token does.
+    let mut expiry = access.expires_at.map(|at| {
+        Box::pin(sleep(
+            at.duration_since(SystemTime::now()).unwrap_or_default(),
+        ))
+    });
     let mut step = match opening.step(&state).await {
         Ok(step) => step,
         Err(err) => return refuse(socket, err, grant.as_deref(), &state).await,
@@ -146,6 +179,11 @@ pub async fn serve(mut socket: TcpStream, req: StreamRequest, state: Arc<AppStat
                 if matches!(read, Ok(0) | Err(_)) {
                     return;
                 }
+            }
+            () = async { expiry.as_mut().expect("guarded").await }, if expiry.is_some() => {
+                let _ = wr.write_all(&expiry_notice()).await;
+                let _ = wr.shutdown().await;
+                return;
             }
         }
     }

@@ -6,6 +6,7 @@ use std::time::Instant;
 use tidings_core::mode::Component;
 use tidings_core::{Event, EventId};
 
+use crate::http::credentials::Credentials;
 use crate::http::error::ApiError;
 use crate::http::selectors::Selectors;
 use crate::items::Items;
@@ -36,6 +37,8 @@ pub struct AppState {
     pub lifecycle: Arc<Lifecycle>,
     /// The compiled topic selectors of streams, shared.
     pub selectors: Selectors,
+    /// The keys and rules for editor, publisher and subscriber tokens.
+    pub credentials: Arc<Credentials>,
 }
 
 impl AppState {

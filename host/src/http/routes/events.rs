@@ -6,6 +6,7 @@
 //! with a final `server.state` and a jittered `retry:`, so reconnects spread.
 
 use std::sync::Arc;
+use std::time::SystemTime;
 
 use bytes::{Bytes, BytesMut};
 use futures::{StreamExt, stream};
@@ -16,7 +17,9 @@ use tidings_core::topic::Matcher;
 use tidings_core::{
     Kind, MESSAGE_KIND, SubscribeError, SubscribeOptions, Subscription, TopicFilter, wire,
 };
+use tokio::time::sleep;
 
+use crate::http::credentials::{Presented, expiry_notice};
 use crate::http::error::ApiError;
 pub use crate::http::selectors::EventsQuery;
 use crate::http::state::AppState;
@@ -226,7 +229,13 @@ pub async fn events(req: &Request, state: Data<&Arc<AppState>>) -> Result<Respon
         .headers()
         .get("last-event-id")
         .map(|v| String::from_utf8_lossy(v.as_bytes()).into_owned());
+    let access = state.credentials.subscriber(
+        &Presented::from_request(req),
+        req.uri().query(),
+        SystemTime::now(),
+    )?;
     let mut opening = open(header, req.uri().query(), &state)?;
+    opening.authorize(access.authorization);
     // Errors before the first frame are answers; later ones end the stream
     // and the client resumes from the last id it got.
     let first_step = opening.step(&state).await?;
@@ -260,9 +269,25 @@ pub async fn events(req: &Request, state: Data<&Arc<AppState>>) -> Result<Respon
             .right_stream()
         }
     });
+    // A stream opened with a token ends when the token does, with a
+    // notice; otherwise it ends at shutdown with the farewell.
+    let expires_at = access.expires_at;
+    let expiry = async move {
+        match expires_at {
+            Some(at) => sleep(at.duration_since(SystemTime::now()).unwrap_or_default()).await,
+            None => std::future::pending().await,
+        }
+    };
+    let live = live.take_until(expiry);
     let farewell = {
         let state = Arc::clone(&state);
-        stream::once(async move { farewell(&state) })
+        stream::once(async move {
+            if expires_at.is_some_and(|at| SystemTime::now() >= at) {
+                expiry_notice()
+            } else {
+                farewell(&state)
+            }
+        })
     };
     let body = stream::once(async move { first })
         .chain(live)

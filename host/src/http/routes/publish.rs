@@ -8,6 +8,7 @@
 //! generated one). Every field is checked before anything is stored.
 
 use std::sync::Arc;
+use std::time::SystemTime;
 
 use poem::http::StatusCode;
 use poem::web::Data;
@@ -18,6 +19,7 @@ use tidings_core::topic::Topic;
 use tidings_core::{Epoch, Event, Kind, SuppliedId};
 
 use crate::http::body::{json_body, json_response};
+use crate::http::credentials::Presented;
 use crate::http::error::ApiError;
 use crate::http::state::AppState;
 
@@ -103,9 +105,13 @@ pub async fn publish(
     body: Body,
     state: Data<&Arc<AppState>>,
 ) -> Result<Response, ApiError> {
-    state.require_editor(req)?;
+    // The editor token, or a publisher token granting every topic.
+    let publisher = state
+        .credentials
+        .publisher(&Presented::from_request(req), SystemTime::now())?;
     let input: PublishRequest = json_body(body, state.config.max_body_bytes).await?;
     let event = event_of(input, &state.hub.broker().epoch())?;
+    publisher.may_publish(&event.topics)?;
     if event.data.len() > state.config.max_event_bytes {
         return Err(ApiError::too_large(format!(
             "event data is {} bytes; the limit is {}",
