@@ -128,3 +128,51 @@ async fn on_another_node_of_a_bus() {
     assert_eq!(replayed(&nodes[1], Some(&other), &start).await, [1, 3]);
     assert_eq!(replayed(&nodes[1], None, &start).await, [1, 3]);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn private_items_reach_only_streams_granted_their_topic() {
+    let key = key_flag("ec.pub.pem");
+    let mut args = token_flags(&key);
+    args.push("--private-items");
+    let server = Tidings::start(&args).await;
+    // Item topics are on the origin of --hub-url.
+    let item = "https://hub.example.com/items/X-1";
+    let grant = |topic: &str| {
+        Token::access(
+            SUBSCRIBER,
+            HOUR,
+            vec![detail(&["subscribe"], &[(topic, None)])],
+        )
+    };
+    let signed = sign_all(&[grant(item), grant("https://hub.example.com/items/X-2")]).await;
+    let open = |token: Option<String>| {
+        let url = server.url("/api/events");
+        async move {
+            let auth = token.map(|t| bearer(&t));
+            let headers: Vec<(&str, &str)> =
+                auth.iter().map(|a| ("authorization", a.as_str())).collect();
+            SseClient::connect_with(&url, &headers).await
+        }
+    };
+    let mut granted = open(Some(signed[0].clone())).await;
+    let mut other = open(Some(signed[1].clone())).await;
+    let mut anonymous = open(None).await;
+    let resp = http()
+        .post(server.url("/api/items"))
+        .bearer_auth(EDITOR_TOKEN)
+        .json(&json!({"part_number": "X-1", "description": "a part"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status().as_u16(), 201);
+    let ev = granted
+        .next_stored(Duration::from_secs(5))
+        .await
+        .expect("the granted stream gets it");
+    assert_eq!(ev.event, "item.created");
+    assert!(
+        other.next_stored(QUIET).await.is_none(),
+        "granted another item"
+    );
+    assert!(anonymous.next_stored(QUIET).await.is_none(), "anonymous");
+}

@@ -254,6 +254,11 @@ pub struct Config {
     #[arg(long, env = "TIDINGS_ANONYMOUS")]
     pub anonymous: bool,
 
+    /// Item events are private: only streams whose token grants their
+    /// topic (`<origin>/items/<part_number>`) receive them.
+    #[arg(long, env = "TIDINGS_PRIVATE_ITEMS")]
+    pub private_items: bool,
+
     /// TLS is done by a proxy in front: lets access tokens be accepted on a
     /// non-loopback address, where they must not travel in the clear.
     #[arg(long, env = "TIDINGS_BEHIND_TLS_PROXY")]

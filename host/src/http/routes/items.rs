@@ -48,14 +48,17 @@ pub fn item_topic(config: &Config, part_number: &str) -> Topic {
     Topic::new(&format!("{origin}/items/{part_number}")).expect("part numbers make topics")
 }
 
-/// Publishes the event of a durable write, on the item's topic. The write
+/// Publishes the event of a durable write, on the item's topic (private
+/// with `--private-items`). The write
 /// already happened, so an event that cannot be stored (shutdown, the log
 /// failing right after the write) only loses the notification, which is
 /// logged.
 async fn emit(state: &AppState, kind: &'static str, part_number: &str, data: &impl Serialize) {
     let kind = Kind::new(kind).expect("built-in kinds are valid");
     let data = serde_json::to_string(data).expect("items serialise");
-    let event = Event::new(kind, data).with_topics([item_topic(&state.config, part_number)]);
+    let event = Event::new(kind, data)
+        .with_topics([item_topic(&state.config, part_number)])
+        .private(state.config.private_items);
     if let Err(e) = state.publish_after_write(event).await {
         tracing::warn!(error = %e, "event of a completed write not published");
     }
