@@ -147,6 +147,9 @@ async fn a_quiet_topic_is_never_reset_while_the_ring_wraps_over_others() {
         }
     }
     assert_eq!(got, expected);
+    // Woken for its own events only: no wake-up found nothing to deliver.
+    assert_eq!(server.metric("tidings_idle_wakeups_total").await, 0);
+    assert!(server.metric("tidings_stream_wakeups_total").await <= expected.len() as u64);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

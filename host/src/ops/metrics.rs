@@ -38,8 +38,8 @@ use prometheus_client::registry::{Registry, Unit};
 
 use crate::log::admission::Held;
 use crate::log::bus::BusStatus;
-use tidings_core::BrokerStats;
 use tidings_core::mode::Mode;
+use tidings_core::{BrokerStats, RoutingStats};
 
 /// Upper bounds, in seconds, of the probe latency histogram buckets.
 const PROBE_BUCKETS: [f64; 10] = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1.0, 2.5];
@@ -185,23 +185,9 @@ impl Metrics {
 
     /// The exposition in `format`, with the values only the rest of the
     /// server knows read now.
-    pub fn render(
-        &self,
-        format: Format,
-        clients: usize,
-        broker: BrokerStats,
-        mode: Mode,
-        bus: Option<BusStatus>,
-        held: Held,
-    ) -> String {
+    pub fn render(&self, format: Format, snapshot: Snapshot) -> String {
         let mut now = Registry::default();
-        now.register_collector(Box::new(Snapshot {
-            clients,
-            broker,
-            mode,
-            bus,
-            held,
-        }));
+        now.register_collector(Box::new(snapshot));
         let mut out = String::with_capacity(4096);
         let written = match format {
             Format::OpenMetrics => text::encode_registry(&mut out, &now)
@@ -219,13 +205,20 @@ impl Metrics {
 }
 
 /// The values other parts of the server keep, read at one scrape.
-#[derive(Debug)]
-struct Snapshot {
-    clients: usize,
-    broker: BrokerStats,
-    mode: Mode,
-    bus: Option<BusStatus>,
-    held: Held,
+#[derive(Debug, Clone, Copy)]
+pub struct Snapshot {
+    /// Connected streams.
+    pub clients: usize,
+    /// The broker's counters.
+    pub broker: BrokerStats,
+    /// How targeted wake-ups are.
+    pub routing: RoutingStats,
+    /// The current mode.
+    pub mode: Mode,
+    /// The bus, when there is one.
+    pub bus: Option<BusStatus>,
+    /// Publishes held by admission.
+    pub held: Held,
 }
 
 /// Writes one unlabelled gauge.
@@ -304,6 +297,23 @@ impl Collector for Snapshot {
             None,
             b.wakeups,
         )?;
+        let r = self.routing;
+        let help = "Distinct stream filters (selectors, grants, types) in use.";
+        gauge(e, "tidings_routes", help, r.routes as u64)?;
+        let help = "Distinct stream selections (selectors, types) in use.";
+        gauge(e, "tidings_route_groups", help, r.groups as u64)?;
+        let help = "Streams woken for stored events.";
+        counter(e, "tidings_stream_wakeups", help, None, r.rung)?;
+        let help = "Stream wake-ups that found nothing to deliver.";
+        counter(e, "tidings_idle_wakeups", help, None, r.idle_wakeups)?;
+        let help = "Topic matcher evaluations made to route events.";
+        counter(
+            e,
+            "tidings_pattern_evaluations",
+            help,
+            None,
+            r.pattern_evaluations,
+        )?;
         let help = "Publishes that waited for fan-out to catch up.";
         counter(e, "tidings_publish_held", help, None, self.held.publishes)?;
         let help = "Time publishes waited for fan-out to catch up.";
@@ -367,7 +377,23 @@ mod tests {
             publishes: 4,
             micros: 1500,
         };
-        metrics.render(format, 5, broker, Mode::ReadOnly, Some(bus), held)
+        let routing = RoutingStats {
+            routes: 6,
+            groups: 4,
+            recorded: 30,
+            rung: 40,
+            idle_wakeups: 1,
+            pattern_evaluations: 11,
+        };
+        let snapshot = Snapshot {
+            clients: 5,
+            broker,
+            routing,
+            mode: Mode::ReadOnly,
+            bus: Some(bus),
+            held,
+        };
+        metrics.render(format, snapshot)
     }
 
     /// The value of the sample `series` (name and labels as written).
@@ -421,6 +447,11 @@ mod tests {
             ("tidings_resets_total", 3.0),
             ("tidings_lagged_total", 1.0),
             ("tidings_wakeups_total", 9.0),
+            ("tidings_routes", 6.0),
+            ("tidings_route_groups", 4.0),
+            ("tidings_stream_wakeups_total", 40.0),
+            ("tidings_idle_wakeups_total", 1.0),
+            ("tidings_pattern_evaluations_total", 11.0),
             ("tidings_publish_held_total", 4.0),
             ("tidings_publish_held_microseconds_total", 1500.0),
             ("tidings_probe_failures_total", 1.0),
@@ -451,14 +482,15 @@ mod tests {
     #[test]
     fn without_a_bus_there_are_no_bus_gauges() {
         let metrics = Metrics::default();
-        let text = metrics.render(
-            Format::Prometheus,
-            0,
-            BrokerStats::default(),
-            Mode::Normal,
-            None,
-            Held::default(),
-        );
+        let snapshot = Snapshot {
+            clients: 0,
+            broker: BrokerStats::default(),
+            routing: RoutingStats::default(),
+            mode: Mode::Normal,
+            bus: None,
+            held: Held::default(),
+        };
+        let text = metrics.render(Format::Prometheus, snapshot);
         assert!(!text.contains("tidings_bus_"), "{text}");
         assert_eq!(sample(&text, r#"tidings_mode{mode="normal"}"#), Some(1.0));
     }

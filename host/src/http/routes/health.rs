@@ -9,7 +9,7 @@ use serde_json::json;
 use tidings_core::mode::Component;
 
 use crate::http::state::AppState;
-use crate::ops::metrics::Format;
+use crate::ops::metrics::{Format, Snapshot};
 
 fn report(state: &AppState, status: &str) -> serde_json::Value {
     let last = state.mode.last_transition();
@@ -64,14 +64,16 @@ pub fn ready(state: Data<&Arc<AppState>>) -> Response {
 #[handler]
 pub fn metrics(req: &Request, state: Data<&Arc<AppState>>) -> Response {
     let format = Format::negotiate(req.header(header::ACCEPT));
-    let body = state.metrics.render(
-        format,
-        state.hub.broker().subscribers(),
-        state.hub.broker().stats(),
-        state.mode.mode(),
-        state.hub.bus().map(|bus| bus.status()),
-        state.hub.admission().held(),
-    );
+    let broker = state.hub.broker();
+    let snapshot = Snapshot {
+        clients: broker.subscribers(),
+        broker: broker.stats(),
+        routing: broker.routing_stats(),
+        mode: state.mode.mode(),
+        bus: state.hub.bus().map(|bus| bus.status()),
+        held: state.hub.admission().held(),
+    };
+    let body = state.metrics.render(format, snapshot);
     Response::builder()
         .content_type(format.content_type())
         .body(body)
