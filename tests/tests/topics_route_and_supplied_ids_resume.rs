@@ -225,3 +225,20 @@ async fn on_a_bus_every_node_routes_alike_and_resolves_supplied_ids_alike() {
         "no private event from the bus"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn v0_topic_selectors_take_uri_templates_under_mercure_v0() {
+    let server = Tidings::start(&["--mercure-v0"]).await;
+    let pub_url = server.url("/api/publish");
+    let template = enc("https://example.com/books/{id}");
+    let url = server.url(&format!("/api/events?topic={template}&topic=%2Fexact"));
+    let mut client = SseClient::connect(&url, None).await;
+    publish(&pub_url, json!({"data": {"n": 1}, "topics": [BOOK]})).await;
+    publish(
+        &pub_url,
+        json!({"data": {"n": 2}, "topics": ["https://example.com/authors/1"]}),
+    )
+    .await;
+    publish(&pub_url, json!({"data": {"n": 3}, "topics": ["/exact"]})).await;
+    assert_eq!(stored_ns(&mut client).await, [1, 3]);
+}
