@@ -38,109 +38,25 @@ use std::time::Duration;
 
 use redis::aio::{ConnectionManager, ConnectionManagerConfig, MultiplexedConnection};
 use redis::streams::{StreamId, StreamRangeReply, StreamReadReply};
-use redis::{AsyncConnectionConfig, Script, Value};
+use redis::{AsyncConnectionConfig, Script};
 use tidings_core::topic::Topic;
-use tidings_core::{Epoch, Event, EventId, Kind, SuppliedId};
+use tidings_core::{Epoch, EventId, Kind, SuppliedId};
 
 use crate::log::epoch::new_epoch;
 use crate::log::feed::Feed;
 use crate::log::history::{Loaded, Record};
 use crate::log::queue::{Pending, PublishFailed, Writes};
 
+mod entry;
+mod scripts;
+
+use entry::{record_of, seq_of};
+use scripts::{APPEND_CHUNK, INIT, PUBLISH, RESTART};
+
 /// Entries a reader or a replay takes per request.
 const READ_COUNT: usize = 1024;
 /// How long a reader's `XREAD` waits for new entries.
 const BLOCK: Duration = Duration::from_millis(1000);
-
-/// Appends a batch (`ARGV[3..]`: five values per event: kind, data, topics,
-/// private, supplied id; empty for none) only while the epoch key still
-/// names the caller's epoch; returns the entry ids in order. One script run
-/// appends the whole batch, so under load a round trip and a script call
-/// carry many events. A supplied id is chained to its previous occurrence
-/// (`ids-first` → oldest seq, `ids-next` seq → next seq, `ids-last` →
-/// newest seq); trimming past an entry moves its id's `ids-first` on. While
-/// no supplied id is held the stream is trimmed approximately, which is
-/// cheapest; otherwise exactly, reading what it trims.
-const PUBLISH: &str = r"
-if redis.call('GET', KEYS[1]) ~= ARGV[1] then
-  return redis.error_reply('EPOCH the bus history was reset')
-end
-local ids = {}
-for i = 3, #ARGV, 5 do
-  local f = {'d', ARGV[i + 1]}
-  if ARGV[i] ~= '' then f[#f + 1] = 'k'; f[#f + 1] = ARGV[i] end
-  if ARGV[i + 2] ~= '' then f[#f + 1] = 't'; f[#f + 1] = ARGV[i + 2] end
-  if ARGV[i + 3] == '1' then f[#f + 1] = 'p'; f[#f + 1] = '1' end
-  local sid = ARGV[i + 4]
-  if sid ~= '' then f[#f + 1] = 'i'; f[#f + 1] = sid end
-  local id = redis.call('XADD', KEYS[2], '0-*', unpack(f))
-  ids[#ids + 1] = id
-  if sid ~= '' then
-    local seq = string.sub(id, 3)
-    local last = redis.call('HGET', KEYS[4], sid)
-    if last then
-      redis.call('HSET', KEYS[5], last, seq)
-    else
-      redis.call('HSET', KEYS[3], sid, seq)
-    end
-    redis.call('HSET', KEYS[4], sid, seq)
-  end
-end
-local max = tonumber(ARGV[2])
-if redis.call('HLEN', KEYS[3]) == 0 then
-  redis.call('XTRIM', KEYS[2], 'MAXLEN', '~', max)
-  return ids
-end
-local over = redis.call('XLEN', KEYS[2]) - max
-if over > 0 then
-  local old = redis.call('XRANGE', KEYS[2], '-', '+', 'COUNT', over)
-  for _, e in ipairs(old) do
-    local seq = string.sub(e[1], 3)
-    for j = 1, #e[2], 2 do
-      if e[2][j] == 'i' then
-        local sid = e[2][j + 1]
-        local nxt = redis.call('HGET', KEYS[5], seq)
-        if nxt then
-          redis.call('HSET', KEYS[3], sid, nxt)
-          redis.call('HDEL', KEYS[5], seq)
-        else
-          redis.call('HDEL', KEYS[3], sid)
-          redis.call('HDEL', KEYS[4], sid)
-        end
-      end
-    end
-  end
-  local newest_old = tonumber(string.sub(old[#old][1], 3))
-  redis.call('XTRIM', KEYS[2], 'MINID', '0-' .. (newest_old + 1))
-end
-return ids
-";
-
-/// Most events one script run appends: a larger batch is appended by
-/// several runs, in order, so no single request grows without bound.
-const APPEND_CHUNK: usize = 256;
-
-/// Returns the bus's epoch, creating it (and dropping any stream and id
-/// maps of an older history) when there is none.
-const INIT: &str = r"
-local e = redis.call('GET', KEYS[1])
-if not e then
-  redis.call('DEL', KEYS[2], KEYS[3], KEYS[4], KEYS[5])
-  redis.call('SET', KEYS[1], ARGV[1])
-  e = ARGV[1]
-end
-return e
-";
-
-/// Replaces the epoch `ARGV[1]`, if still current, with `ARGV[2]`, an
-/// empty stream and empty id maps.
-const RESTART: &str = r"
-if redis.call('GET', KEYS[1]) == ARGV[1] then
-  redis.call('DEL', KEYS[2], KEYS[3], KEYS[4], KEYS[5])
-  redis.call('SET', KEYS[1], ARGV[2])
-end
-return redis.call('GET', KEYS[1])
-";
 
 /// Why a bus operation failed.
 #[derive(Debug, thiserror::Error)]
@@ -212,56 +128,6 @@ impl BusStatus {
     pub fn lag(&self) -> u64 {
         self.head.saturating_sub(self.applied)
     }
-}
-
-fn seq_of(id: &str) -> Result<u64, BusError> {
-    id.strip_prefix("0-")
-        .and_then(|s| s.parse().ok())
-        .ok_or_else(|| BusError::Corrupt(format!("entry id {id:?}")))
-}
-
-fn record_of(entry: &StreamId) -> Result<Record, BusError> {
-    let seq = seq_of(&entry.id)?;
-    let event = event_of(entry).ok_or_else(|| BusError::Corrupt(format!("entry {}", entry.id)))?;
-    Ok(Record { seq, event })
-}
-
-/// The event of an entry, if every field is one a node writes.
-fn event_of(entry: &StreamId) -> Option<Event> {
-    // `None`: absent; `Some(None)`: present but not text.
-    let field = |name: &str| match entry.map.get(name) {
-        None => Some(None),
-        Some(Value::BulkString(b)) => std::str::from_utf8(b).ok().map(Some),
-        Some(_) => None,
-    };
-    let kind = match field("k")? {
-        Some(k) => Some(Kind::new(k).ok()?),
-        None => None,
-    };
-    let data = field("d")??;
-    let topics = match field("t")? {
-        Some(t) => t
-            .split('\n')
-            .map(|t| Topic::new(t).ok())
-            .collect::<Option<Vec<_>>>()?,
-        None => Vec::new(),
-    };
-    let private = match field("p")? {
-        None => false,
-        Some("1") => true,
-        Some(_) => return None,
-    };
-    let id = match field("i")? {
-        Some(i) => Some(SuppliedId::new(i).ok()?),
-        None => None,
-    };
-    Some(
-        Event::untyped(data)
-            .with_kind(kind)
-            .with_topics(topics)
-            .private(private)
-            .with_supplied_id(id),
-    )
 }
 
 impl Bus {
@@ -630,56 +496,4 @@ async fn bounded<T>(
         .await
         .map_err(|_| BusError::Timeout(limit))?
         .map_err(BusError::from)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn entry_ids_carry_the_seq() {
-        assert_eq!(seq_of("0-42").unwrap(), 42);
-        for bad in ["1-42", "0-", "42", "0-x"] {
-            assert!(seq_of(bad).is_err(), "{bad}");
-        }
-    }
-
-    fn entry(fields: &[(&str, &[u8])]) -> StreamId {
-        StreamId {
-            id: "0-7".into(),
-            map: fields
-                .iter()
-                .map(|(k, v)| (k.to_string(), Value::BulkString(v.to_vec())))
-                .collect(),
-            ..StreamId::default()
-        }
-    }
-
-    #[test]
-    fn entries_become_records() {
-        let r = record_of(&entry(&[("k", b"note"), ("d", b"{}")])).unwrap();
-        assert_eq!(r.seq, 7);
-        assert_eq!(r.event, Event::new(Kind::new("note").unwrap(), "{}"));
-        let full = entry(&[
-            ("d", b"x"),
-            ("t", b"https://ex.com/a\n/b"),
-            ("p", b"1"),
-            ("i", b"order-1"),
-        ]);
-        let r = record_of(&full).unwrap();
-        assert_eq!(r.event.kind, None);
-        assert_eq!(r.event.topics.len(), 2);
-        assert!(r.event.private);
-        assert_eq!(r.event.supplied_id.unwrap().as_str(), "order-1");
-        for bad in [
-            entry(&[("k", b"bad\x01kind"), ("d", b"{}")]),
-            entry(&[("k", b"note"), ("d", &[0xff])]),
-            entry(&[("k", b"note")]),
-            entry(&[("d", b""), ("p", b"yes")]),
-            entry(&[("d", b""), ("t", b"a\n\nb")]),
-            entry(&[("d", b""), ("i", b"#frag")]),
-        ] {
-            assert!(record_of(&bad).is_err(), "{bad:?}");
-        }
-    }
 }
