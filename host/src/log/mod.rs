@@ -1,8 +1,9 @@
 //! What gives stored events their ids, and stores them before anyone sees
 //! them: the [`Hub`](hub::Hub) every endpoint publishes through, the
 //! sequencer of a node alone (`sequencer.rs`) writing its durable history
-//! (`history.rs`, its record format in `record.rs`), the Redis Streams bus shared by several nodes (`bus.rs`),
-//! the bounded publish queue in front of both (`queue.rs`), the broker's feed
+//! (`history.rs`, its record format in `record.rs`), the Redis Streams bus
+//! shared by several nodes (`bus/`), the bounded publish queue in front of
+//! both (`queue.rs`), the broker's feed
 //! of time and wake-ups (`feed.rs`) and publish admission (`admission.rs`).
 //!
 //! An event enters the broker only once it is durable: written to the
