@@ -296,6 +296,20 @@ fn unlist(list: &mut Vec<usize>, id: usize) {
     list.retain(|&x| x != id);
 }
 
+/// Takes `id` off the list of `key`, and the key off `map` with its last id.
+fn unindex<K, Q>(map: &mut HashMap<K, Vec<usize>>, key: &Q, id: usize)
+where
+    K: std::borrow::Borrow<Q> + std::hash::Hash + Eq,
+    Q: std::hash::Hash + Eq + ?Sized,
+{
+    if let Some(list) = map.get_mut(key) {
+        unlist(list, id);
+        if list.is_empty() {
+            map.remove(key);
+        }
+    }
+}
+
 impl Routing {
     /// The route delivering `filter`, made if new, with one more member;
     /// its seqs are completed back to `cursor` from `ring`.
@@ -407,12 +421,7 @@ impl Routing {
         let orphaned = group.routes.is_empty();
         for m in &route.authorization {
             self.grants.remove(m);
-            if let Some(list) = self.by_grant.get_mut(&ptr(m)) {
-                unlist(list, rid);
-                if list.is_empty() {
-                    self.by_grant.remove(&ptr(m));
-                }
-            }
+            unindex(&mut self.by_grant, &ptr(m), rid);
         }
         if route.pending {
             unlist(&mut self.pending_routes, rid);
@@ -431,20 +440,10 @@ impl Routing {
             Some(selectors) => {
                 for m in selectors {
                     if is_exact(m) {
-                        if let Some(list) = self.exact.get_mut(m.pattern()) {
-                            unlist(list, gid);
-                            if list.is_empty() {
-                                self.exact.remove(m.pattern());
-                            }
-                        }
+                        unindex(&mut self.exact, m.pattern(), gid);
                     } else {
                         self.patterns.remove(m);
-                        if let Some(list) = self.by_pattern.get_mut(&ptr(m)) {
-                            unlist(list, gid);
-                            if list.is_empty() {
-                                self.by_pattern.remove(&ptr(m));
-                            }
-                        }
+                        unindex(&mut self.by_pattern, &ptr(m), gid);
                     }
                 }
             }

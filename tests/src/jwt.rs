@@ -12,7 +12,6 @@
 //! [`refused_start`] for flags the harness's `Tidings` does not take or
 //! the server must refuse.
 
-use std::path::PathBuf;
 use std::process::Stdio;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
@@ -169,7 +168,7 @@ impl Token {
 /// Signs `tokens` in one Python process; returns them in order.
 pub async fn sign_all(tokens: &[Token]) -> Vec<String> {
     let requests: Vec<Value> = tokens.iter().map(Token::request).collect();
-    let python = python();
+    let python = crate::python();
     let mut child = tokio::process::Command::new(&python)
         .args(["-c", SIGN])
         .stdin(Stdio::piped())
@@ -288,26 +287,6 @@ pub async fn refused_start(args: &[&str]) -> String {
         out.status
     );
     stderr
-}
-
-/// The Python that has PyPI `PyJWT[crypto]`: `TIDINGS_PYTHON`, else the
-/// venv `scripts/test` makes in the tools cache.
-fn python() -> PathBuf {
-    if let Some(path) = std::env::var_os("TIDINGS_PYTHON") {
-        return path.into();
-    }
-    let tools = std::env::var_os("TIDINGS_TOOLS")
-        .map(PathBuf::from)
-        .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".cache/tidings/tools")))
-        .expect("neither TIDINGS_TOOLS nor HOME is set");
-    let default = tools.join("py/bin/python");
-    assert!(
-        default.exists(),
-        "TIDINGS_PYTHON is not set and {} does not exist: run scripts/test once \
-         (it installs PyJWT there), or point TIDINGS_PYTHON at a Python that has it",
-        default.display()
-    );
-    default
 }
 
 /// Reads a JSON list of requests on stdin, writes the JSON list of tokens.

@@ -35,3 +35,26 @@ pub fn http() -> reqwest::Client {
         })
         .clone()
 }
+
+/// The Python with the PyPI packages the tests use (`PyJWT[crypto]`, which
+/// signs test tokens, and `prometheus-client`, which parses `/metrics`):
+/// `TIDINGS_PYTHON`, else the venv `scripts/test` makes in the tools cache.
+pub fn python() -> std::path::PathBuf {
+    use std::path::PathBuf;
+    if let Some(path) = std::env::var_os("TIDINGS_PYTHON") {
+        return path.into();
+    }
+    let tools = std::env::var_os("TIDINGS_TOOLS")
+        .map(PathBuf::from)
+        .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".cache/tidings/tools")))
+        .expect("neither TIDINGS_TOOLS nor HOME is set");
+    let default = tools.join("py/bin/python");
+    assert!(
+        default.exists(),
+        "TIDINGS_PYTHON is not set and {} does not exist: run scripts/test once \
+         (it installs PyJWT and prometheus-client there), or point TIDINGS_PYTHON \
+         at a Python that has them",
+        default.display()
+    );
+    default
+}

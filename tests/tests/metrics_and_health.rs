@@ -3,7 +3,6 @@
 //! project's own Python parsers read both formats; `/health` and `/ready`
 //! report mode, streams, storage, version and uptime.
 
-use std::path::PathBuf;
 use std::process::Stdio;
 use std::time::{Duration, Instant};
 
@@ -229,32 +228,11 @@ async fn metrics_speak_open_metrics_to_a_scraper_that_asks() {
     );
 }
 
-/// The Python that has PyPI `prometheus-client`: `TIDINGS_PYTHON`, else the
-/// venv `scripts/test` makes in the tools cache.
-fn python() -> PathBuf {
-    if let Some(path) = std::env::var_os("TIDINGS_PYTHON") {
-        return path.into();
-    }
-    let tools = std::env::var_os("TIDINGS_TOOLS")
-        .map(PathBuf::from)
-        .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".cache/tidings/tools")))
-        .expect("neither TIDINGS_TOOLS nor HOME is set");
-    let default = tools.join("py/bin/python");
-    assert!(
-        default.exists(),
-        "TIDINGS_PYTHON is not set and {} does not exist: run scripts/test once \
-         (it installs PyPI prometheus-client there), or point TIDINGS_PYTHON at a \
-         Python that has it",
-        default.display()
-    );
-    default
-}
-
 /// What the Prometheus project's parser for `format` (`classic` or
 /// `openmetrics`) reads in `text`: family name → type, unit and samples.
 /// Panics, with the parser's error, when it refuses the text.
 async fn parsed_by_prometheus(text: &str, format: &str) -> Value {
-    let python = python();
+    let python = tidings_tests::python();
     let script = concat!(env!("CARGO_MANIFEST_DIR"), "/parse_metrics.py");
     let mut child = tokio::process::Command::new(&python)
         .args([script, format])
