@@ -242,3 +242,33 @@ async fn v0_topic_selectors_take_uri_templates_under_mercure_v0() {
     publish(&pub_url, json!({"data": {"n": 3}, "topics": ["/exact"]})).await;
     assert_eq!(stored_ns(&mut client).await, [1, 3]);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn trimming_the_bus_moves_a_reused_id_to_its_next_event() {
+    let redis = RedisServer::start().await;
+    let nodes = start_nodes(&redis, 1, &["--bus-history", "3", "--history-size", "1"]).await;
+    let url = nodes[0].url("/api/publish");
+    publish(&url, json!({"data": {"n": 1}, "id": "x"})).await;
+    publish(&url, json!({"data": {"n": 2}, "id": "y"})).await;
+    publish(&url, json!({"data": {"n": 3}, "id": "x"})).await;
+    publish(&url, json!({"data": {"n": 4}})).await;
+    let last = publish(&url, json!({"data": {"n": 5}})).await;
+    wait_head(&nodes[0], &last).await;
+    // Seqs 1 and 2 are trimmed: `x` now names seq 3, `y` nothing.
+    let first = redis.cli(&["HGET", "{tidings}:v2:ids-first", "x"]).await;
+    assert_eq!(first.text().as_deref(), Some("3"));
+    let gone = redis.cli(&["HEXISTS", "{tidings}:v2:ids-first", "y"]).await;
+    assert_eq!(gone.int(), Some(0));
+    let events = nodes[0].url("/api/events");
+    let mut from_x = SseClient::connect(&events, Some("x")).await;
+    assert_eq!(stored_ns(&mut from_x).await, [4, 5]);
+    let mut from_y = SseClient::connect(&events, Some("y")).await;
+    let mut first = from_y.next(WAIT).await.unwrap();
+    while first.event == "server.state" {
+        first = from_y.next(WAIT).await.unwrap();
+    }
+    assert_eq!(
+        first.event, "stream.reset",
+        "a trimmed id is an explicit reset"
+    );
+}

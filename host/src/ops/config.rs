@@ -72,8 +72,8 @@ pub struct Config {
     #[arg(long, env = "TIDINGS_BUS_KEY", default_value = "tidings")]
     pub bus_key: String,
 
-    /// Events the bus stream keeps (approximately) for replay beyond a
-    /// node's ring.
+    /// Events the bus stream keeps for replay beyond a node's ring
+    /// (approximately while no publisher-supplied id is held, else exactly).
     #[arg(long, env = "TIDINGS_BUS_HISTORY", default_value_t = 100_000)]
     pub bus_history: usize,
 
