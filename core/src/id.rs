@@ -13,6 +13,10 @@ use std::sync::Arc;
 /// Longest accepted epoch token.
 pub const MAX_EPOCH_LEN: usize = 32;
 
+/// The last id that asks for every event held (the Mercure protocol's
+/// reserved value; no event may have it as its id).
+pub const EARLIEST: &str = "earliest";
+
 /// Longest accepted publisher-supplied id, in bytes of UTF-8.
 pub const MAX_SUPPLIED_ID_LEN: usize = 256;
 
@@ -243,7 +247,7 @@ impl SuppliedId {
         if crate::topic::first_forbidden(text).is_some() {
             return Err(SuppliedIdError::Forbidden);
         }
-        if text.starts_with('#') || text == "earliest" {
+        if text.starts_with('#') || text == EARLIEST {
             return Err(SuppliedIdError::Reserved);
         }
         Ok(SuppliedId(text.into()))

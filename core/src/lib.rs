@@ -66,10 +66,13 @@ pub use control::{
 };
 pub use event::{Event, Kind, KindError, MAX_KIND_LEN, MESSAGE_KIND, SharedEvent, StoredEvent};
 pub use id::{
-    Epoch, EventId, IdError, MAX_EPOCH_LEN, MAX_SUPPLIED_ID_LEN, SuppliedId, SuppliedIdError,
+    EARLIEST, Epoch, EventId, IdError, MAX_EPOCH_LEN, MAX_SUPPLIED_ID_LEN, SuppliedId,
+    SuppliedIdError,
 };
 pub use ring::{HistoryRing, Locate};
 pub use shared::BrokerConfig;
 pub use stats::{BrokerStats, RoutingStats};
-pub use subscription::{Frames, SubscribeError, SubscribeOptions, Subscription, TopicFilter};
+pub use subscription::{
+    Dialect, Frames, Start, SubscribeError, SubscribeOptions, Subscription, TopicFilter,
+};
 pub use time::Millis;

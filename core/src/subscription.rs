@@ -13,7 +13,7 @@ use futures::Stream;
 use crate::control::{Control, ControlKind, Delivery, ResetReason};
 use crate::doorbell::Doorbell;
 use crate::event::{Kind, SharedEvent};
-use crate::id::split_id;
+use crate::id::{EARLIEST, split_id};
 use crate::ring::Locate;
 use crate::route::{Filter, RouteId, admits};
 use crate::shared::{Shared, write};
@@ -108,6 +108,32 @@ impl TopicFilter {
     }
 }
 
+/// How a stream spells what it is sent: the native API's way, or the
+/// Mercure protocol's.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum Dialect {
+    /// Generated ids as `<epoch>-<seq>`; keep-alives as `heartbeat` events.
+    #[default]
+    Native,
+    /// Generated ids as the fragment `#<epoch>-<seq>` (the protocol's ids
+    /// are IRIs or fragments); keep-alives as SSE comment lines. Publisher
+    /// ids are sent as given either way, and either spelling resumes on
+    /// both.
+    Mercure,
+}
+
+/// Where a subscription's delivery started (see [Replay](crate::Broker#replay)).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Start {
+    /// No last id: live events only.
+    Live,
+    /// After the event with this seq (`0`: from the first event of the
+    /// history), which the last id named.
+    After(u64),
+    /// The last id named no event held: a `stream.reset` came first.
+    Reset,
+}
+
 /// The broker-wide counters a subscription compares with its own to know
 /// which control events are due.
 #[derive(Debug, Clone, Copy)]
@@ -134,6 +160,8 @@ pub struct Subscription {
     pending: VecDeque<Delivery>,
     /// The route whose seqs this subscription delivers.
     route: RouteId,
+    start: Start,
+    dialect: Dialect,
     /// Stored events yielded since the shared counter was last updated.
     delivered: u64,
     ended: bool,
@@ -164,9 +192,12 @@ impl Subscription {
         let supplied = |text| st.ring.earliest_supplied(text);
         let (cursor, reset) = match options.last_event_id.as_deref() {
             None => (st.ring.next_seq(), None),
+            // The Mercure protocol's "everything held".
+            Some(EARLIEST) => (st.ring.tail(), None),
             // A publisher's id first: `order-42` is not seq 42 of `order`.
             Some(text) if let Some(seq) = supplied(text) => (seq + 1, None),
-            Some(text) => match split_id(text) {
+            // Generated ids resume in either dialect's spelling.
+            Some(text) => match split_id(text.strip_prefix('#').unwrap_or(text)) {
                 Err(_) => (st.ring.next_seq(), Some(ResetReason::InvalidId)),
                 Ok((epoch, _)) if epoch != st.epoch.as_str() => {
                     (st.ring.next_seq(), Some(ResetReason::UnknownEpoch))
@@ -183,6 +214,11 @@ impl Subscription {
             pending.push_back(Delivery::Control(Control::reset(reason, &st.head_id())));
             Counters::add(&shared.counters.resets, 1);
         }
+        let start = match (&options.last_event_id, reset) {
+            (None, _) => Start::Live,
+            (Some(_), Some(_)) => Start::Reset,
+            (Some(_), None) => Start::After(cursor - 1),
+        };
         let filter = Filter::new(topics.selectors, topics.authorization, options.kinds);
         let route = st.routing.join(filter, &st.ring, cursor);
         // A catch-up replays at least one event this subscription delivers.
@@ -217,6 +253,8 @@ impl Subscription {
             seen,
             pending,
             route,
+            start,
+            dialect: Dialect::Native,
             delivered: 0,
             ended: false,
         }))
@@ -319,6 +357,33 @@ impl Subscription {
         st.closed
     }
 
+    /// Where delivery started: what the last id resolved to.
+    pub fn start(&self) -> Start {
+        self.start
+    }
+
+    /// Spells what [`poll_frames`](Self::poll_frames) writes in `dialect`.
+    ///
+    /// ```
+    /// use bytes::BytesMut;
+    /// use futures::task::noop_waker_ref;
+    /// use std::task::Context;
+    /// use tidings_core::{Broker, BrokerConfig, Dialect, Epoch, Event, Kind, Millis, SubscribeOptions};
+    ///
+    /// let broker = Broker::new(Epoch::new("e").unwrap(), BrokerConfig::default());
+    /// let mut sub = broker.subscribe(SubscribeOptions::live()).unwrap();
+    /// sub.speak(Dialect::Mercure);
+    /// broker.publish(Event::new(Kind::new("k").unwrap(), "a"), Millis(0)).unwrap();
+    /// broker.heartbeat();
+    /// let mut out = BytesMut::new();
+    /// let _ = sub.poll_frames(&mut Context::from_waker(noop_waker_ref()), &mut out);
+    /// // The keep-alive (control events come first), then the event.
+    /// assert_eq!(&out[..], b":\n\nid: #e-1\nevent: k\ndata: a\n\n");
+    /// ```
+    pub fn speak(&mut self, dialect: Dialect) {
+        self.dialect = dialect;
+    }
+
     /// Appends every frame that is ready (at most one batch of stored
     /// events) to `out`, for one write; pending when nothing is, `None`
     /// once the broker closed and everything was delivered.
@@ -357,11 +422,12 @@ impl Subscription {
         let mut bell_taken = false;
         loop {
             let mut batch = Frames::default();
+            let dialect = self.dialect;
             while let Some(item) = self.pending.pop_front() {
-                batch.add(&item.as_item(), out);
+                batch.add(&item.as_item(), dialect, out);
             }
             if batch.is_empty() && !self.ended {
-                let closed = self.refill(|item| batch.add(&item, out));
+                let closed = self.refill(|item| batch.add(&item, dialect, out));
                 if closed && batch.is_empty() {
                     self.ended = true;
                 }
@@ -414,12 +480,28 @@ pub struct Frames {
 }
 
 impl Frames {
-    fn add(&mut self, item: &Item<'_>, out: &mut BytesMut) {
+    fn add(&mut self, item: &Item<'_>, dialect: Dialect, out: &mut BytesMut) {
         match item {
             Item::Stored(ev) => {
-                out.extend_from_slice(ev.frame());
+                let frame = ev.frame();
+                match frame.strip_prefix(b"id: ") {
+                    // A generated id as a fragment: the frame is copied with
+                    // one byte more, never encoded again.
+                    Some(rest) if dialect == Dialect::Mercure && ev.supplied_id().is_none() => {
+                        out.extend_from_slice(b"id: #");
+                        out.extend_from_slice(rest);
+                    }
+                    _ => out.extend_from_slice(frame),
+                }
                 self.events += 1;
                 self.last_seq = Some(ev.id().seq());
+            }
+            Item::Control(c)
+                if dialect == Dialect::Mercure && c.control_kind() == ControlKind::Heartbeat =>
+            {
+                // The protocol's keep-alive: a comment, which no client dispatches.
+                out.extend_from_slice(b":\n\n");
+                self.controls += 1;
             }
             Item::Control(c) => {
                 out.extend_from_slice(c.frame());
