@@ -61,6 +61,78 @@ impl HubUrl {
     pub(crate) fn url(&self) -> &Url {
         &self.0
     }
+
+    /// Whether `topic` addresses the hub's reserved namespace: resolved
+    /// against the hub URL (the WHATWG parser removes dot-segments), with
+    /// percent-escapes of unreserved characters decoded, its path is the
+    /// hub's path or lies below it, whatever its scheme and authority. A
+    /// topic that is no URL reference addresses nothing.
+    ///
+    /// ```
+    /// use tidings_core::topic::HubUrl;
+    /// let hub = HubUrl::parse("https://hub.example.com/.well-known/mercure").unwrap();
+    /// for reserved in [
+    ///     "/.well-known/mercure",
+    ///     "/.well-known/mercure/subscriptions/x",
+    ///     "/.well-known/%6Dercure/x",
+    ///     "/a/../.well-known/mercure/x",
+    ///     "https://elsewhere.example/.well-known/mercure",
+    /// ] {
+    ///     assert!(hub.reserves(reserved), "{reserved}");
+    /// }
+    /// for free in ["/.well-known/mercurex", "https://example.com/books/1", "urn:isbn:1", "*x"] {
+    ///     assert!(!hub.reserves(free), "{free}");
+    /// }
+    /// ```
+    pub fn reserves(&self, topic: &str) -> bool {
+        let Ok(url) = self.0.join(topic) else {
+            return false;
+        };
+        if url.cannot_be_a_base() {
+            return false;
+        }
+        let path = decode_unreserved(url.path());
+        let hub = decode_unreserved(self.0.path());
+        let hub = hub.trim_end_matches('/');
+        path == hub
+            || path
+                .strip_prefix(hub)
+                .is_some_and(|rest| rest.starts_with('/'))
+    }
+}
+
+/// `path` with percent-escapes of unreserved characters (RFC 3986:
+/// letters, digits, `-`, `.`, `_`, `~`) decoded, and the dot-segments that
+/// decoding reveals removed.
+fn decode_unreserved(path: &str) -> String {
+    let bytes = path.as_bytes();
+    let mut out = String::with_capacity(path.len());
+    let mut at = 0;
+    while at < bytes.len() {
+        if bytes[at] == b'%'
+            && let Some(hex) = path.get(at + 1..at + 3)
+            && let Ok(byte) = u8::from_str_radix(hex, 16)
+            && (byte.is_ascii_alphanumeric() || matches!(byte, b'-' | b'.' | b'_' | b'~'))
+        {
+            out.push(char::from(byte));
+            at += 3;
+            continue;
+        }
+        let c = path[at..].chars().next().expect("at a char boundary");
+        out.push(c);
+        at += c.len_utf8();
+    }
+    let mut segments: Vec<&str> = Vec::new();
+    for segment in out.split('/').skip(1) {
+        match segment {
+            "." => {}
+            ".." => {
+                segments.pop();
+            }
+            s => segments.push(s),
+        }
+    }
+    format!("/{}", segments.join("/"))
 }
 
 impl fmt::Debug for HubUrl {
