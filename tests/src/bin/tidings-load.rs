@@ -1,8 +1,10 @@
 //! `tidings-load`: opens many SSE streams against a hub (Tidings, nchan, or
 //! anything speaking SSE over HTTP/1.1), publishes numbered, timestamped
-//! events over HTTP at a set rate, and reports what arrived: deliveries,
-//! gaps, duplicates, order, publish-to-receive latency, and the CPU time
-//! and memory of the server and of the tool itself.
+//! events over HTTP at a set rate, optionally each on one of many topics
+//! with each stream selecting its own, and reports what arrived per
+//! stream against what it selected: deliveries, gaps, duplicates, strays,
+//! order, publish-to-receive latency, the CPU time and memory of the
+//! server and of the tool itself, and the growth of the server's counters.
 //!
 //! One run per invocation: a JSON object on stdout, progress and a summary
 //! on stderr. See `--help` and `scripts/bench`.
@@ -16,7 +18,7 @@ mod load;
 
 use std::collections::BTreeMap;
 use std::io::Write;
-use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering::Relaxed};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -26,12 +28,14 @@ use tokio::sync::{Semaphore, watch};
 use load::args::{Args, check};
 use load::client::client;
 use load::http::{Poster, Url};
+use load::metrics;
 use load::procfs;
 use load::progress::report_progress;
 use load::publisher::publisher;
 use load::report::{Report, summary};
 use load::shared::{Shared, histogram};
 use load::tally::{Ledger, Tally};
+use load::topics::Plan;
 
 fn main() -> std::process::ExitCode {
     let args = Args::parse();
@@ -77,10 +81,16 @@ async fn run(args: Args) -> Result<(), String> {
     for url in &args.pub_url {
         publish_urls.push(Url::parse(url).await?);
     }
+    let metrics_url = match &args.metrics_url {
+        Some(url) => Some(Url::parse(url).await?),
+        None => None,
+    };
     let sh = Arc::new(Shared {
         sub,
         start,
+        plan: Plan::new(&args)?,
         ledger: Ledger::new(args.events),
+        up: (0..args.clients).map(|_| AtomicBool::new(false)).collect(),
         connect_gate: Semaphore::new(args.connect_concurrency),
         connected_now: AtomicU64::new(0),
         established: AtomicU64::new(0),
@@ -91,7 +101,7 @@ async fn run(args: Args) -> Result<(), String> {
         delivered: AtomicU64::new(0),
         published: AtomicU64::new(0),
         publish_errors: AtomicU64::new(0),
-        time_limited: std::sync::atomic::AtomicBool::new(false),
+        time_limited: AtomicBool::new(false),
         latency: Mutex::new(histogram()),
         publish_latency: Mutex::new(histogram()),
         errors: Mutex::new(BTreeMap::new()),
@@ -107,6 +117,14 @@ async fn run(args: Args) -> Result<(), String> {
         u
     };
     let me = || procfs::usage("self").unwrap_or_default();
+    // Read outside the CPU window, so the scrapes cost the row nothing.
+    let counters = async |sh: &Shared| {
+        let url = metrics_url.as_ref()?;
+        metrics::scrape(url, Duration::from_secs(10))
+            .await
+            .map_err(|e| sh.error(e))
+            .ok()
+    };
 
     let phase = Arc::new(Mutex::new("connect"));
     let (stop_tx, stop_rx) = watch::channel(false);
@@ -150,6 +168,7 @@ async fn run(args: Args) -> Result<(), String> {
 
     // Publish, then wait for the deliveries to drain.
     *phase.lock().expect("phase lock") = "publish";
+    let counters_before = counters(&sh).await;
     let server_before = server(&sh);
     let me_before = me();
     let machine_before = procfs::machine_busy_s();
@@ -200,7 +219,12 @@ async fn run(args: Args) -> Result<(), String> {
     let publish_s = publish_start.elapsed().as_secs_f64();
 
     *phase.lock().expect("phase lock") = "drain";
-    let expected = established * sh.ledger.ok_count();
+    // What the connected clients are due, each by its selection.
+    let accepted = sh.plan.accepted_per_topic(&sh.ledger);
+    let expected: u64 = (0..args.clients)
+        .filter(|&i| sh.up[i].load(Relaxed))
+        .map(|i| sh.plan.expected(&sh.plan.selection(i), &accepted))
+        .sum();
     let drain_timeout = Duration::from_secs_f64(args.drain_timeout);
     let mut last = (sh.delivered.load(Relaxed), Instant::now());
     while last.0 < expected && last.1.elapsed() < drain_timeout {
@@ -214,6 +238,7 @@ async fn run(args: Args) -> Result<(), String> {
     let server_after = server(&sh);
     let me_after = me();
     let machine_after = procfs::machine_busy_s();
+    let counters_after = counters(&sh).await;
 
     // Stop and add up.
     let _ = stop_tx.send(true);
@@ -221,13 +246,14 @@ async fn run(args: Args) -> Result<(), String> {
     let mut total = Tally::default();
     let mut missing = 0;
     for c in clients {
-        let (tally, ok) = c.await.map_err(|e| format!("client task failed: {e}"))?;
+        let (selection, tally, ok) = c.await.map_err(|e| format!("client task failed: {e}"))?;
         if ok {
-            missing += tally.missing(&sh.ledger);
+            missing += tally.missing(sh.plan.expected(&selection, &accepted), &sh.ledger);
             total.unique += tally.unique;
             total.duplicates += tally.duplicates;
             total.out_of_order += tally.out_of_order;
             total.foreign += tally.foreign;
+            total.strays += tally.strays;
             total.other += tally.other;
         }
     }
@@ -245,6 +271,9 @@ async fn run(args: Args) -> Result<(), String> {
         server: [server_idle, server_connected, server_before, server_after],
         me: [me_before, me_after],
         machine_busy_s: machine_before.zip(machine_after).map(|(b, a)| a - b),
+        counters: counters_before
+            .zip(counters_after)
+            .map(|(b, a)| metrics::growth(&b, &a)),
     }
     .json();
     println!("{result}");

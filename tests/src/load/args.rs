@@ -1,8 +1,24 @@
 //! The command line of `tidings-load`, and the checks of it that clap's
-//! attributes cannot say (non-zero counts, finite rates, header syntax).
+//! attributes cannot say (non-zero counts, finite rates, header syntax,
+//! topic flags that need each other).
 
 /// The publish body for Tidings' `POST /api/publish`.
 pub const TIDINGS_TEMPLATE: &str = r#"{"type":"load","data":{"seq":{seq},"ts":{ts}}}"#;
+
+/// The publish body for Tidings when events carry topics (`--topics`).
+pub const TIDINGS_TOPIC_TEMPLATE: &str =
+    r#"{"type":"load","data":{"seq":{seq},"ts":{ts}},"topics":["{topic}"]}"#;
+
+/// What each client subscribes to (`--subscribe`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Subscribe {
+    /// No selector: every event.
+    All,
+    /// Its own exact topics (`match=`), `--exact-per-client` of them.
+    Exact,
+    /// The `--pattern` URL pattern (`match_urlpattern=`), the same for all.
+    Pattern,
+}
 
 /// Load generator for SSE hubs.
 #[derive(Debug, Clone, clap::Parser)]
@@ -33,11 +49,13 @@ pub struct Args {
     )]
     pub pub_url: Vec<String>,
 
-    /// Publish body; `{seq}` becomes the event's sequence number and `{ts}`
-    /// its send time in µs since the tool started. For nchan use
+    /// Publish body; `{seq}` becomes the event's sequence number, `{ts}`
+    /// its send time in µs since the tool started and `{topic}` its topic
+    /// (verbatim, with `--topics`). Default: Tidings' body, with a
+    /// `"topics"` member when `--topics` is set. For nchan use
     /// '{"seq":{seq},"ts":{ts}}'.
-    #[arg(long, default_value = TIDINGS_TEMPLATE)]
-    pub pub_body_template: String,
+    #[arg(long)]
+    pub pub_body_template: Option<String>,
 
     /// Extra header of every publish request, as 'Name: value' (repeatable),
     /// e.g. 'Authorization: Bearer TOKEN'.
@@ -55,6 +73,39 @@ pub struct Args {
     /// Concurrent SSE clients.
     #[arg(short, long, default_value_t = 100)]
     pub clients: usize,
+
+    /// Topics the events go to, `{topic-prefix}0` to `{topic-prefix}N-1`:
+    /// each event to one of them, drawn uniformly by a seeded hash of its
+    /// seq. 0: events carry no topic.
+    #[arg(long, default_value_t = 0)]
+    pub topics: u32,
+
+    /// Start of every topic name; the topic's number follows.
+    #[arg(long, default_value = "https://example.com/t/")]
+    pub topic_prefix: String,
+
+    /// Seed of the topic each event goes to.
+    #[arg(long, default_value_t = 1)]
+    pub seed: u64,
+
+    /// What each client subscribes to: `all` (no selector, every event),
+    /// `exact` (client c asks for topics c·K … c·K+K−1 modulo --topics, K =
+    /// --exact-per-client, with one `match=` each) or `pattern` (every
+    /// client asks for --pattern with `match_urlpattern=`). Each client is
+    /// then checked against the events of its topics only: every one
+    /// delivered once and in order, and nothing else (strays).
+    #[arg(long, value_enum, default_value_t = Subscribe::All)]
+    pub subscribe: Subscribe,
+
+    /// Exact topics per client with `--subscribe exact`.
+    #[arg(long, default_value_t = 1)]
+    pub exact_per_client: u32,
+
+    /// The WHATWG URL pattern of `--subscribe pattern`, absolute; e.g.
+    /// 'https://example.com/t/:id(\d*0)' selects the topics whose number
+    /// ends in 0.
+    #[arg(long, default_value = "https://example.com/t/:id")]
+    pub pattern: String,
 
     /// Events to publish.
     #[arg(short = 'n', long, default_value_t = 2000)]
@@ -106,6 +157,12 @@ pub struct Args {
     #[arg(long = "server-pid")]
     pub server_pids: Vec<u32>,
 
+    /// The server's Prometheus endpoint (e.g. http://127.0.0.1:8080/metrics):
+    /// read just before publishing and just after draining, and how much
+    /// each `*_total` counter grew is reported.
+    #[arg(long)]
+    pub metrics_url: Option<String>,
+
     /// Name of this run in the output, e.g. the server's.
     #[arg(long, default_value = "")]
     pub label: String,
@@ -119,8 +176,20 @@ pub struct Args {
     pub progress: f64,
 }
 
+impl Args {
+    /// The publish body template in force.
+    pub fn body_template(&self) -> &str {
+        match &self.pub_body_template {
+            Some(t) => t,
+            None if self.topics > 0 => TIDINGS_TOPIC_TEMPLATE,
+            None => TIDINGS_TEMPLATE,
+        }
+    }
+}
+
 /// Refuses settings that would make a run meaningless or hang: no clients,
-/// no events, a negative or infinite rate or duration, a malformed header.
+/// no events, a negative or infinite rate or duration, a malformed header,
+/// selectors without topics, topics the body would not carry.
 pub fn check(args: &Args) -> Result<(), String> {
     if args.clients == 0 || args.events == 0 {
         return Err("--clients and --events must be at least 1".into());
@@ -148,6 +217,21 @@ pub fn check(args: &Args) -> Result<(), String> {
     }
     if args.reconnect_after == Some(0) {
         return Err("--reconnect-after must be at least 1".into());
+    }
+    if args.subscribe != Subscribe::All && args.topics == 0 {
+        return Err("--subscribe exact or pattern needs --topics".into());
+    }
+    if args.topics > 0 && !args.body_template().contains("{topic}") {
+        return Err("--topics needs {topic} in --pub-body-template".into());
+    }
+    // The server takes at most 32 selectors a stream.
+    if !(1..=32).contains(&args.exact_per_client) {
+        return Err("--exact-per-client must be 1 to 32".into());
+    }
+    if args.topic_prefix.contains(['"', '\\']) || args.topic_prefix.contains(char::is_control) {
+        return Err(
+            "--topic-prefix is put into JSON verbatim: no quotes, backslashes or controls".into(),
+        );
     }
     for h in &args.pub_headers {
         if !h.contains(':') || h.contains(['\r', '\n']) {

@@ -1,5 +1,6 @@
-//! One SSE client of a run: it opens its stream over a bare `TcpStream`,
-//! parses events with the core's parser, tallies which seqs arrived, and
+//! One SSE client of a run: it opens its stream over a bare `TcpStream`
+//! with the selectors of its topic selection, parses events with the core's
+//! parser, tallies which seqs arrived (and which it did not ask for), and
 //! reconnects with `Last-Event-ID` when told to or when the stream breaks.
 
 use std::sync::Arc;
@@ -14,19 +15,24 @@ use tokio::sync::watch;
 use super::http::{BodyDecoder, Framing, head_len, parse_head, sse_request};
 use super::shared::Shared;
 use super::tally::{Outcome, Tally, seq_and_ts};
+use super::topics::Selection;
 
 /// Bytes read at once from one stream; also the most a response head may take.
 const READ_BUF: usize = 8 * 1024;
 
-/// One SSE client: connects, reads, reconnects with `Last-Event-ID` when
-/// told to (`--reconnect-after`) or when the stream breaks, until stopped.
-/// Returns its tally and whether it ever connected.
+/// Client `index`: connects with its selectors, reads, reconnects with
+/// `Last-Event-ID` when told to (`--reconnect-after`) or when the stream
+/// breaks, until stopped. Returns its selection, its tally and whether it
+/// ever connected.
 pub async fn client(
     sh: Arc<Shared>,
     mut stop: watch::Receiver<bool>,
-    mut node: usize,
-) -> (Tally, bool) {
+    index: usize,
+) -> (Selection, Tally, bool) {
     let args = &sh.args;
+    let selection = sh.plan.selection(index);
+    let query = sh.plan.query(&selection);
+    let mut node = index;
     let mut tally = Tally::new(args.events);
     let mut buf = vec![0u8; READ_BUF];
     let mut events: Vec<ParsedEvent> = Vec::new();
@@ -46,7 +52,7 @@ pub async fn client(
         }
         first = false;
         let opened = tokio::select! {
-            r = tokio::time::timeout(timeout, open(&sh, node, last_id.as_deref(), &mut buf)) => {
+            r = tokio::time::timeout(timeout, open(&sh, node, &query, last_id.as_deref(), &mut buf)) => {
                 r.unwrap_or_else(|_| Err("connect: timed out".into()))
             }
             _ = stop.changed() => break,
@@ -73,6 +79,7 @@ pub async fn client(
             sh.reconnects.fetch_add(1, Relaxed);
         } else {
             established = true;
+            sh.up[index].store(true, Relaxed);
             sh.established.fetch_add(1, Relaxed);
         }
         failures = 0;
@@ -96,7 +103,8 @@ pub async fn client(
                     continue;
                 };
                 since_connect += 1;
-                if tally.record(seq, &sh.ledger) == Outcome::First {
+                let wanted = sh.plan.wants(&selection, seq);
+                if tally.record(seq, wanted, &sh.ledger) == Outcome::First {
                     latencies.push(now.saturating_sub(ts));
                 }
             }
@@ -126,7 +134,7 @@ pub async fn client(
                 r = stream.read(&mut buf) => r,
                 _ = stop.changed() => {
                     sh.connected_now.fetch_sub(1, Relaxed);
-                    return (tally, established);
+                    return (selection, tally, established);
                 }
             };
             match read {
@@ -150,15 +158,16 @@ pub async fn client(
         }
         drop(stream);
     }
-    (tally, established)
+    (selection, tally, established)
 }
 
-/// Connects, sends the SSE request and reads the response head into `buf`;
-/// returns the stream, where body bytes already read lie in `buf`, and the
-/// body's framing.
+/// Connects, sends the SSE request (with `query` added to the URL's) and
+/// reads the response head into `buf`; returns the stream, where body bytes
+/// already read lie in `buf`, and the body's framing.
 async fn open(
     sh: &Shared,
     node: usize,
+    query: &str,
     last_id: Option<&str>,
     buf: &mut [u8],
 ) -> Result<(TcpStream, std::ops::Range<usize>, Framing), String> {
@@ -168,7 +177,7 @@ async fn open(
         .await
         .map_err(|e| format!("connect: {e}"))?;
     stream
-        .write_all(&sse_request(url, last_id))
+        .write_all(&sse_request(url, query, last_id))
         .await
         .map_err(|e| format!("connect: {e}"))?;
     let mut filled = 0;

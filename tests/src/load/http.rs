@@ -309,10 +309,16 @@ impl BodyDecoder {
     }
 }
 
-/// The request that opens an SSE stream.
-pub fn sse_request(url: &Url, last_event_id: Option<&str>) -> Vec<u8> {
+/// The request that opens an SSE stream; `query` (already encoded, maybe
+/// empty) is added to the URL's own.
+pub fn sse_request(url: &Url, query: &str, last_event_id: Option<&str>) -> Vec<u8> {
+    let sep = match (query.is_empty(), url.path.contains('?')) {
+        (true, _) => "",
+        (false, true) => "&",
+        (false, false) => "?",
+    };
     let mut req = format!(
-        "GET {} HTTP/1.1\r\nHost: {}\r\nAccept: text/event-stream\r\nCache-Control: no-cache\r\n",
+        "GET {}{sep}{query} HTTP/1.1\r\nHost: {}\r\nAccept: text/event-stream\r\nCache-Control: no-cache\r\n",
         url.path, url.authority
     );
     if let Some(id) = last_event_id {
@@ -515,6 +521,22 @@ mod tests {
                 .feed(b"zz\r\n", |_| {})
                 .is_err()
         );
+    }
+
+    #[test]
+    fn stream_requests_add_the_query() {
+        let line = |path: &str, query: &str| {
+            let url = Url {
+                authority: "h".into(),
+                addr: "127.0.0.1:1".parse().unwrap(),
+                path: path.into(),
+            };
+            let req = String::from_utf8(sse_request(&url, query, Some("e-1"))).unwrap();
+            req.lines().next().unwrap().to_owned()
+        };
+        assert_eq!(line("/ev", ""), "GET /ev HTTP/1.1");
+        assert_eq!(line("/ev", "match=a"), "GET /ev?match=a HTTP/1.1");
+        assert_eq!(line("/ev?x=1", "match=a"), "GET /ev?x=1&match=a HTTP/1.1");
     }
 
     #[test]

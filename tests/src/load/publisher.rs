@@ -1,6 +1,7 @@
 //! One publishing connection of a run: it takes the next seq, waits for
-//! its slot in the schedule when the rate is set, posts the event and
-//! records the answer in the ledger and the counters.
+//! its slot in the schedule when the rate is set, posts the event (on the
+//! topic the plan gives its seq) and records the answer in the ledger and
+//! the counters.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
@@ -32,10 +33,13 @@ pub async fn publisher(sh: Arc<Shared>, mut poster: Poster, next: Arc<AtomicU64>
         }
         sh.ledger.sending(seq);
         let ts = sh.now_us();
-        let body = args
-            .pub_body_template
+        let mut body = args
+            .body_template()
             .replace("{seq}", &seq.to_string())
             .replace("{ts}", &ts.to_string());
+        if let Some(topic) = sh.plan.topic_of(seq) {
+            body = body.replace("{topic}", &sh.plan.name(topic));
+        }
         let sent = Instant::now();
         let outcome = tokio::time::timeout(timeout, poster.post(body.as_bytes())).await;
         let took = sent.elapsed().as_micros() as u64;

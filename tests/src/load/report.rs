@@ -7,6 +7,8 @@ use std::sync::atomic::Ordering::Relaxed;
 use hdrhistogram::Histogram;
 use serde_json::{Value, json};
 
+use super::args::Subscribe;
+use super::metrics::Counters;
 use super::procfs::{self, Usage};
 use super::shared::Shared;
 use super::tally::Tally;
@@ -38,6 +40,9 @@ pub struct Report<'a> {
     pub me: [Usage; 2],
     /// CPU seconds the whole machine was busy over the same time.
     pub machine_busy_s: Option<f64>,
+    /// How much the server's counters grew over the same time, when
+    /// `--metrics-url` was given and both scrapes answered.
+    pub counters: Option<Counters>,
 }
 
 /// `x` rounded to `places` decimals, so the JSON carries no float noise.
@@ -71,6 +76,12 @@ impl Report<'_> {
         });
         let me_cpu = self.me[1].cpu_s - self.me[0].cpu_s;
         let peak = sh.server_rss_peak.load(Relaxed);
+        let plan = &sh.plan;
+        let counters = self.counters.as_ref().map(|c| {
+            c.iter()
+                .map(|(k, v)| (k.clone(), json!(v)))
+                .collect::<serde_json::Map<_, _>>()
+        });
         let errors: serde_json::Map<String, Value> = sh
             .errors
             .lock()
@@ -89,6 +100,12 @@ impl Report<'_> {
             "events": a.events,
             "rate": a.rate,
             "reconnect_after": a.reconnect_after,
+            "topics": a.topics,
+            "topic_seed": a.seed,
+            "subscribe": format!("{:?}", a.subscribe).to_lowercase(),
+            "exact_per_client": (a.subscribe == Subscribe::Exact).then_some(a.exact_per_client),
+            "pattern": (a.subscribe == Subscribe::Pattern).then_some(&a.pattern),
+            "pattern_topics": (a.subscribe == Subscribe::Pattern).then(|| plan.pattern_topics()),
             "pub_conns": a.pub_conns,
             "threads": a.threads,
             "connected": self.established,
@@ -105,10 +122,12 @@ impl Report<'_> {
             "run_s": round(self.run_s, 3),
             "expected": self.expected,
             "delivered": self.delivered,
+            "deliveries_per_s": round(self.delivered as f64 / self.run_s.max(1e-9), 1),
             "gaps": self.missing,
             "duplicates": self.tally.duplicates,
             "out_of_order": self.tally.out_of_order,
             "foreign": self.tally.foreign,
+            "strays": self.tally.strays,
             "other_events": self.tally.other,
             "reconnects": sh.reconnects.load(Relaxed),
             "reconnect_failures": sh.reconnect_failures.load(Relaxed),
@@ -126,6 +145,7 @@ impl Report<'_> {
             "server_rss_connected_kb": connected.map(|u| u.rss_kb),
             "server_rss_peak_kb": (peak > 0).then_some(peak),
             "server_rss_kb_per_connection": per_conn,
+            "server_counters": counters,
             "tool_cpu_s": round(me_cpu, 3),
             "tool_cpu_us_per_delivery": per(me_cpu),
             "machine_busy_cpu_s": self.machine_busy_s.map(|c| round(c, 3)),
@@ -164,7 +184,38 @@ pub fn summary(r: &Value) -> String {
         "\n== {label} {} clients, {} events at {rate}, reconnect {reconnect}\n",
         r["clients"], r["events"]
     ));
+    let topics = match r["topics"].as_u64() {
+        Some(n) if n > 0 => {
+            let chose = match r["subscribe"].as_str() {
+                Some("exact") => match r["exact_per_client"].as_u64() {
+                    Some(1) => "one exact topic each".into(),
+                    k => format!("{} exact topics each", k.unwrap_or(0)),
+                },
+                Some("pattern") => format!(
+                    "the pattern {} ({} of the topics)",
+                    r["pattern"].as_str().unwrap_or_default(),
+                    r["pattern_topics"]
+                ),
+                _ => "every topic".into(),
+            };
+            format!("{n}, one per event; clients select {chose}")
+        }
+        _ => "none; every client is due every event".into(),
+    };
+    let counters = r["server_counters"].as_object().map_or("-".into(), |c| {
+        let grown: Vec<String> = c
+            .iter()
+            .filter(|(k, v)| k.contains("wake") && v.as_f64().is_some_and(|v| v > 0.0))
+            .map(|(k, v)| format!("{k} +{v}"))
+            .collect();
+        if grown.is_empty() {
+            "no wake-up counter grew".into()
+        } else {
+            grown.join(", ")
+        }
+    });
     let rows = [
+        ("topics", topics),
         (
             "connections",
             format!(
@@ -194,11 +245,14 @@ pub fn summary(r: &Value) -> String {
         (
             "delivered",
             format!(
-                "{} of {} ({share:.2}%), gaps {}, duplicates {}, out of order {}, foreign {}",
+                "{} of {} ({share:.2}%, {}/s), gaps {}, duplicates {}, strays {}, \
+                 out of order {}, foreign {}",
                 r["delivered"],
                 r["expected"],
+                f("deliveries_per_s", 0),
                 r["gaps"],
                 r["duplicates"],
+                r["strays"],
                 r["out_of_order"],
                 r["foreign"]
             ),
@@ -239,6 +293,7 @@ pub fn summary(r: &Value) -> String {
                 mb("server_rss_peak_kb")
             ),
         ),
+        ("counters", counters),
         (
             "tool",
             format!(

@@ -1,5 +1,5 @@
-//! The state every task of a run shares: the settings, the publisher's
-//! ledger, the counters the progress line and the report read, and the
+//! The state every task of a run shares: the settings, the topic plan, the
+//! publisher's ledger, which clients are up, the counters the progress line and the report read, and the
 //! latency histograms. Counters are relaxed atomics: each is read on its
 //! own, and the report reads them after every task has stopped.
 
@@ -14,6 +14,7 @@ use tokio::sync::Semaphore;
 use super::args::Args;
 use super::http::Url;
 use super::tally::Ledger;
+use super::topics::Plan;
 
 /// State shared by every task of a run.
 #[derive(Debug)]
@@ -24,8 +25,13 @@ pub struct Shared {
     pub sub: Vec<Url>,
     /// When the tool started: publish timestamps (`{ts}`) count from here.
     pub start: Instant,
+    /// Which topic each event goes to and what each client selects.
+    pub plan: Plan,
     /// What the publishers know about each seq, read by every client.
     pub ledger: Ledger,
+    /// For each client: whether it connected at least once, so that what
+    /// the connected clients are due can be counted while they still run.
+    pub up: Vec<AtomicBool>,
     /// Bounds the connection attempts in flight (`--connect-concurrency`).
     pub connect_gate: Semaphore,
     /// Streams open at this moment.

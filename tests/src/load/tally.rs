@@ -1,5 +1,6 @@
 //! What each client received: which sequence numbers, how many twice, how
-//! many out of order, and what the publisher knew when it sent each one.
+//! many out of order, how many it was not due (strays), and what the
+//! publisher knew when it sent each one.
 
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 
@@ -89,11 +90,6 @@ impl Ledger {
     pub fn ok(&self, seq: u64) -> bool {
         self.ok[seq as usize].load(Ordering::Acquire)
     }
-
-    /// How many seqs the server accepted.
-    pub fn ok_count(&self) -> u64 {
-        self.ok.iter().filter(|o| o.load(Ordering::Acquire)).count() as u64
-    }
 }
 
 /// How one received event counted.
@@ -105,6 +101,8 @@ pub enum Outcome {
     Duplicate,
     /// A seq outside `0..events`: from another run or publisher.
     Foreign,
+    /// A seq of this run that the client's selectors do not select.
+    Stray,
 }
 
 /// One client's record of the seqs it received, across reconnects.
@@ -119,6 +117,8 @@ pub struct Tally {
     pub out_of_order: u64,
     /// Events whose seq is outside the run.
     pub foreign: u64,
+    /// Events of the run the client did not ask for.
+    pub strays: u64,
     /// Events without seq and ts (control events, heartbeats).
     pub other: u64,
     /// The largest `Ledger::before` of any seq received so far.
@@ -134,11 +134,17 @@ impl Tally {
         }
     }
 
-    /// Records the receipt of `seq`.
-    pub fn record(&mut self, seq: u64, ledger: &Ledger) -> Outcome {
+    /// Records the receipt of `seq`; `wanted`: whether the client's
+    /// selectors select it. A stray is counted, not marked received, so it
+    /// never stands in for an event the client is due.
+    pub fn record(&mut self, seq: u64, wanted: bool, ledger: &Ledger) -> Outcome {
         if seq >= ledger.events() {
             self.foreign += 1;
             return Outcome::Foreign;
+        }
+        if !wanted {
+            self.strays += 1;
+            return Outcome::Stray;
         }
         let (word, bit) = ((seq / 64) as usize, 1u64 << (seq % 64));
         if self.seen[word] & bit != 0 {
@@ -154,11 +160,21 @@ impl Tally {
         Outcome::First
     }
 
-    /// Accepted seqs this client never received.
-    pub fn missing(&self, ledger: &Ledger) -> u64 {
-        (0..ledger.events())
-            .filter(|&s| ledger.ok(s) && self.seen[(s / 64) as usize] & (1 << (s % 64)) == 0)
-            .count() as u64
+    /// Accepted seqs this client was due (`expected` of them) and never
+    /// received. Only seqs it asked for are marked received, so this is
+    /// `expected` less the accepted ones among them: the cost is one step
+    /// per seq received, not per seq of the run.
+    pub fn missing(&self, expected: u64, ledger: &Ledger) -> u64 {
+        let mut received = 0;
+        for (w, &word) in self.seen.iter().enumerate() {
+            let mut bits = word;
+            while bits != 0 {
+                let seq = w as u64 * 64 + u64::from(bits.trailing_zeros());
+                received += u64::from(ledger.ok(seq));
+                bits &= bits - 1;
+            }
+        }
+        expected.saturating_sub(received)
     }
 }
 
@@ -189,13 +205,40 @@ mod tests {
         let ledger = sequential(10);
         let mut t = Tally::new(10);
         for s in [0, 1, 3, 2, 3, 4, 42] {
-            t.record(s, &ledger);
+            t.record(s, true, &ledger);
         }
         assert_eq!(
             (t.unique, t.duplicates, t.out_of_order, t.foreign),
             (5, 1, 1, 1)
         );
-        assert_eq!(t.missing(&ledger), 5);
+        assert_eq!(t.missing(10, &ledger), 5);
+    }
+
+    #[test]
+    fn strays_are_counted_and_never_received() {
+        // Due the even seqs only; 3 comes, unasked, and 4 never does.
+        let ledger = sequential(6);
+        let mut t = Tally::new(6);
+        for s in [0, 3, 2, 3] {
+            let wanted = s % 2 == 0;
+            t.record(s, wanted, &ledger);
+        }
+        assert_eq!((t.unique, t.strays, t.duplicates), (2, 2, 0));
+        assert_eq!(t.missing(3, &ledger), 1);
+    }
+
+    #[test]
+    fn refused_publishes_are_not_missing() {
+        let ledger = Ledger::new(3);
+        for (s, ok) in [(0, true), (1, false), (2, true)] {
+            ledger.sending(s);
+            ledger.answered(s, ok);
+        }
+        // 1 was refused yet arrived: it does not count against the two due.
+        let mut t = Tally::new(3);
+        t.record(1, true, &ledger);
+        t.record(2, true, &ledger);
+        assert_eq!(t.missing(2, &ledger), 1);
     }
 
     #[test]
@@ -211,7 +254,7 @@ mod tests {
         ledger.answered(1, true);
         let mut t = Tally::new(3);
         for s in [2, 1, 0] {
-            t.record(s, &ledger);
+            t.record(s, true, &ledger);
         }
         assert_eq!(t.out_of_order, 1);
     }
