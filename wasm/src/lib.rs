@@ -21,17 +21,21 @@
 //!
 //! `sim` is the simulator in plain Rust and knows nothing of JavaScript.
 //! Each binding lives in a file named for what it binds: `simulation`
-//! (the `Simulation` class over [`sim::Sim`]) and `wire` (`encodeEvent`,
+//! (the `Simulation` class over [`sim::Sim`]), `topics` (its methods for
+//! selectors, grants and updates to topics) and `wire` (`encodeEvent`,
 //! `parseEventId`, `SseParser`). `typescript` declares the plain objects
-//! they return; `convert` turns values and errors into JavaScript ones.
+//! they take and return; `convert` turns values and errors into
+//! JavaScript ones and plain objects into Rust values.
 #![deny(unsafe_code)]
 #![warn(missing_docs, missing_debug_implementations)]
 
 mod convert;
 pub mod sim;
 mod simulation;
+mod topics;
 mod typescript;
 mod wire;
 
 pub use crate::simulation::{Simulation, SimulationConfig};
+pub use crate::topics::{ClientFilterObject, UpdateObject};
 pub use crate::wire::{SseParser, encode_event, parse_event_id};

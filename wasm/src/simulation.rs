@@ -9,7 +9,7 @@
 use tidings_core::mode::OperatorInput;
 use wasm_bindgen::prelude::*;
 
-use crate::convert::{js_error, to_js};
+use crate::convert::{from_js, js_error, to_js};
 use crate::sim::{Sim, SimConfig, SimError};
 
 fn sim_error(e: SimError) -> JsError {
@@ -31,12 +31,7 @@ fn sim_config(config: Option<SimulationConfig>) -> Result<SimConfig, JsError> {
     if config.is_undefined() || config.is_null() {
         return Ok(SimConfig::default());
     }
-    // Through JSON text rather than serde-wasm-bindgen, which reads only the
-    // fields it knows and so would let a typo pass.
-    let text =
-        js_sys::JSON::stringify(&config).map_err(|_| js_error("config must be a plain object"))?;
-    serde_json::from_str(&String::from(text))
-        .map_err(|e| js_error(format!("invalid configuration: {e}")))
+    from_js(&config, "configuration")
 }
 
 /// A simulated Tidings server and its clients on a virtual clock, seeded so
@@ -62,7 +57,7 @@ fn sim_config(config: Option<SimulationConfig>) -> Result<SimConfig, JsError> {
 #[wasm_bindgen]
 #[derive(Debug)]
 pub struct Simulation {
-    sim: Sim,
+    pub(crate) sim: Sim,
 }
 
 #[wasm_bindgen]
@@ -553,7 +548,8 @@ impl Simulation {
     }
 
     /// The broker's counters (published, delivered, catch-ups, resets,
-    /// lagged, wake-ups), connected clients, the clock, and the publish
+    /// lagged, wake-ups), routing's (routes, bells rung, idle wake-ups,
+    /// matcher evaluations), connected clients, the clock, and the publish
     /// intake's: its latency, events queued and being written, when the
     /// write ends, writes finished, and events of bursts refused for a full
     /// queue.
@@ -566,6 +562,7 @@ impl Simulation {
     /// sim.resume("A");
     /// const s = sim.stats();
     /// console.assert(s.published === 4 && s.lagged === 1 && s.resets === 1);
+    /// console.assert(s.routes === 1 && s.idleWakeups === 0);
     /// ```
     #[wasm_bindgen(unchecked_return_type = "SimulationStats")]
     pub fn stats(&self) -> Result<JsValue, JsError> {

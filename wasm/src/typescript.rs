@@ -45,10 +45,41 @@ export interface SimulationConfig {
   publishQueue?: number;
 }
 
+/** A selector or grant, shaped like a topic matcher of a Mercure token. */
+export interface TopicMatcher {
+  /** The pattern; `*` is every topic. */
+  match: string;
+  /** How it is read (default `exact`); relative URL patterns resolve against https://example.com/.well-known/mercure. */
+  matchType?: "exact" | "urlpattern" | "uritemplate";
+}
+
+/** What a client's connections select, and the private events its token lets it see. */
+export interface ClientFilter {
+  /** None (the default) selects every event, topic-less ones included. */
+  selectors?: TopicMatcher[];
+  /** What the token grants: a private event needs one matching one of its topics. */
+  grants?: TopicMatcher[];
+}
+
+/** One update, as the JSON body of `POST /api/publish`. */
+export interface Update {
+  /** The SSE event type; none: a browser's `message`. */
+  type?: string;
+  data: string;
+  /** At most 32; the first is canonical. */
+  topics?: string[];
+  /** Only clients granted one of its topics receive it; needs a topic. */
+  private?: boolean;
+  /** The publisher's id: the event's SSE id and a resume position. */
+  id?: string;
+}
+
 /** An event published and not stored yet: it gets its id when its write ends. */
 export interface PendingEvent {
   type: string;
   data: string;
+  topics: string[];
+  private: boolean;
   /** A `server.state` mode change, queued even when the queue is full. */
   modeChange: boolean;
   /** In the write under way, or queued for the next. */
@@ -75,7 +106,17 @@ export interface ClientView {
   received: number;
   resets: number;
   connections: number;
+  /** Writes received: one per read that delivered something. */
   writes: number;
+  /** Times its doorbell woke it. */
+  wakeups: number;
+  /** Of those, wake-ups after which it found nothing to read. */
+  idleWakeups: number;
+  privateReceived: number;
+  /** What its connections select; empty: every event. */
+  selectors: Required<TopicMatcher>[];
+  /** What its token grants. */
+  grants: Required<TopicMatcher>[];
   logLength: number;
 }
 
@@ -86,8 +127,14 @@ export interface LogEntry {
   kind: "connect" | "disconnect" | "stall" | "resume" | "event" | "state" | "reset" | "heartbeat";
   /** How a stored event came. */
   phase: "live" | "replay" | "catch_up" | null;
-  /** Event id; for `connect`, the Last-Event-ID sent. */
+  /** Event id (the publisher's, if it gave one); for `connect`, the Last-Event-ID sent. */
   id: string | null;
+  /** For stored events, the place in the history. */
+  seq: number | null;
+  /** For stored events, their topics (the simulator knows them; the wire does not carry them). */
+  topics: string[];
+  /** For stored events, whether it was private. */
+  private: boolean;
   type: string | null;
   data: string | null;
   /** For `reset`: lagged, history_exceeded, unknown_epoch or invalid_id. */
@@ -98,7 +145,15 @@ export interface LogEntry {
 }
 
 /** One event of the history ring. */
-export interface RingEntry { id: string; seq: number; type: string; data: string; at: number; }
+export interface RingEntry {
+  id: string; seq: number; type: string; data: string; at: number;
+  topics: string[];
+  private: boolean;
+  /** The publisher's id, its SSE id, if it gave one. */
+  suppliedId: string | null;
+  /** The clients that have read it, in the order they first did. */
+  seenBy: string[];
+}
 
 /** The history ring. */
 export interface RingView { epoch: string; capacity: number; tail: number; head: number; events: RingEntry[]; }
@@ -124,6 +179,14 @@ export interface ModeView {
 export interface SimulationStats {
   now: number; published: number; delivered: number; catchUps: number;
   resets: number; lagged: number; wakeups: number; subscribers: number;
+  /** Distinct routes: filters in use by connected clients (equal filters share one). */
+  routes: number;
+  /** Doorbells rung for stored events: each is one client woken. */
+  bells: number;
+  /** Wake-ups after which a client found nothing to read. */
+  idleWakeups: number;
+  /** Topic matcher evaluations made to route events. */
+  matcherEvaluations: number;
   /** When stored events wait for a wake-up: the time of the flush that delivers them. */
   flushDue: number | null;
   /** How long a write of the publish intake takes now. */

@@ -6,7 +6,10 @@
 
 use js_sys::{Error, JSON, Reflect, Uint8Array};
 use serde_json::{Value, json};
-use tidings_wasm::{Simulation, SimulationConfig, SseParser, encode_event, parse_event_id};
+use tidings_wasm::{
+    ClientFilterObject, Simulation, SimulationConfig, SseParser, UpdateObject, encode_event,
+    parse_event_id,
+};
 use wasm_bindgen::{JsCast, JsError, JsValue};
 use wasm_bindgen_test::wasm_bindgen_test;
 
@@ -222,7 +225,7 @@ fn the_publish_intake_shows_what_is_committing_as_plain_objects() {
     let pending = rs(sim.committing().unwrap());
     assert_eq!(
         pending[0],
-        json!({ "type": "note", "data": "a", "modeChange": false, "phase": "writing", "queuedAt": 0, "commitAt": 20 })
+        json!({ "type": "note", "data": "a", "topics": [], "private": false, "modeChange": false, "phase": "writing", "queuedAt": 0, "commitAt": 20 })
     );
     assert_eq!(pending[2]["phase"], "queued");
     assert_eq!(pending[2]["commitAt"], 40);
@@ -248,5 +251,108 @@ fn the_publish_intake_shows_what_is_committing_as_plain_objects() {
     assert_eq!(
         message(err),
         "invalid configuration: publishQueue must be 1 to 10000"
+    );
+}
+
+#[wasm_bindgen_test]
+fn filters_and_updates_cross_as_plain_objects() {
+    let filter = |v: Value| -> ClientFilterObject { js(v).unchecked_into() };
+    let update = |v: Value| -> UpdateObject { js(v).unchecked_into() };
+    let mut sim = Simulation::new(cfg_of(json!({ "seed": 2 }))).unwrap();
+    let topic = "https://example.com/items/P-001";
+    sim.set_filter(
+        "A",
+        filter(json!({ "selectors": [{ "match": topic }], "grants": [{ "match": "/items/:pn", "matchType": "urlpattern" }] })),
+    )
+    .unwrap();
+    sim.connect("A", true).unwrap();
+    sim.connect("B", true).unwrap();
+    let id = sim
+        .publish_update(update(json!({ "type": "note", "data": "{}", "topics": [topic], "private": true, "id": "o-1" })))
+        .unwrap();
+    assert_eq!(id.as_deref(), Some("o-1"));
+    let a = rs(sim.clients().unwrap())[0].clone();
+    assert_eq!(
+        a["selectors"],
+        json!([{ "match": topic, "matchType": "exact" }])
+    );
+    assert_eq!(a["grants"][0]["matchType"], "urlpattern");
+    assert_eq!(
+        (
+            a["privateReceived"].clone(),
+            a["wakeups"].clone(),
+            a["idleWakeups"].clone()
+        ),
+        (json!(1), json!(1), json!(0))
+    );
+    let last = rs(sim.log("A", None).unwrap())
+        .as_array()
+        .unwrap()
+        .last()
+        .unwrap()
+        .clone();
+    assert_eq!(
+        (
+            last["seq"].clone(),
+            last["private"].clone(),
+            last["topics"].clone()
+        ),
+        (json!(1), json!(true), json!([topic]))
+    );
+    let entry = rs(sim.ring().unwrap())["events"][0].clone();
+    assert_eq!(
+        (entry["suppliedId"].clone(), entry["seenBy"].clone()),
+        (json!("o-1"), json!(["A"]))
+    );
+    let stats = rs(sim.stats().unwrap());
+    assert_eq!(
+        (
+            stats["routes"].clone(),
+            stats["bells"].clone(),
+            stats["idleWakeups"].clone()
+        ),
+        (json!(2), json!(1), json!(0))
+    );
+    assert!(stats["matcherEvaluations"].as_u64().is_some());
+
+    let state = rs(sim.log("B", None).unwrap())[1].clone();
+    assert_eq!(
+        (
+            state["seq"].clone(),
+            state["topics"].clone(),
+            state["private"].clone()
+        ),
+        (Value::Null, json!([]), json!(false))
+    );
+    assert!(message(sim.set_filter("A", filter(json!({}))).unwrap_err()).contains("disconnect it"));
+    assert!(
+        message(
+            sim.set_filter(
+                "C",
+                filter(json!({ "grants": [{ "match": "x", "matchType": "regex" }] }))
+            )
+            .unwrap_err()
+        )
+        .starts_with("invalid filter: unknown variant")
+    );
+    assert!(
+        message(
+            sim.publish_update(update(json!({ "data": 3 })))
+                .unwrap_err()
+        )
+        .starts_with("invalid update: invalid type")
+    );
+    assert!(
+        message(
+            sim.publish_update(update(json!({ "data": "x", "private": true })))
+                .unwrap_err()
+        )
+        .contains("needs a topic")
+    );
+    assert_eq!(
+        sim.script(),
+        format!(
+            "filter:A:match={topic};grant_urlpattern=/items/:pn,connect:A,connect:B,update:type=note;topic={topic};private=on;id=o-1;data=%7B%7D"
+        )
     );
 }

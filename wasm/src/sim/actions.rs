@@ -4,12 +4,13 @@
 //! through the engine, is recorded in the script in canonical form, and
 //! lets every woken client read before it returns.
 
-use tidings_core::Kind;
 use tidings_core::mode::{Mode, OperatorInput, Transition};
+use tidings_core::{Event, Kind};
 
 use crate::sim::Sim;
 use crate::sim::config::{MAX_ADVANCE_MS, MAX_BURST, MAX_COMMIT_LATENCY_MS, SimError};
-use crate::sim::script::percent_encode;
+use crate::sim::script::{filter_text, percent_encode, update_text};
+use crate::sim::topics::{ClientFilter, Update};
 
 impl Sim {
     /// Publishes one event, as `POST /api/publish` would: its id once it is
@@ -31,10 +32,67 @@ impl Sim {
     /// ```
     pub fn publish(&mut self, event_type: &str, data: &str) -> Result<Option<String>, SimError> {
         let kind = Kind::new(event_type)?;
-        let id = self.do_publish(kind, data.to_owned())?;
+        let id = self.do_publish(Event::new(kind, data))?;
         self.record(format!("event:{event_type}:{}", percent_encode(data)));
         self.settle();
         Ok(id)
+    }
+
+    /// Publishes one update with topics, as `POST /api/publish` with a
+    /// body of `type`, `data`, `topics`, `private` and `id` would: checked
+    /// as the server checks it, then like [`publish`](Sim::publish). Its id
+    /// is the publisher's when it gave one. A private update reaches only
+    /// the clients granted one of its topics.
+    ///
+    /// ```
+    /// use tidings_wasm::sim::{ClientFilter, MatchType, Sim, SimConfig, SimError, TopicMatcher, Update};
+    /// let mut sim = Sim::new(SimConfig::default()).unwrap();
+    /// let topic = "https://example.com/items/P-001";
+    /// let grant = ClientFilter { grants: vec![TopicMatcher::new(MatchType::Exact, topic)], ..ClientFilter::default() };
+    /// sim.set_filter("A", grant).unwrap();
+    /// sim.connect("A", true).unwrap();
+    /// sim.connect("B", true).unwrap();
+    /// let secret = Update { data: "s".into(), topics: vec![topic.into()], private: true, id: Some("order-7".into()), ..Update::default() };
+    /// assert_eq!(sim.publish_update(&secret).unwrap().as_deref(), Some("order-7"));
+    /// let [a, b] = [0, 1].map(|i| sim.clients()[i].private_received);
+    /// assert_eq!((a, b), (1, 0));
+    /// let reserved = Update { event_type: Some("server.state".into()), ..Update::default() };
+    /// assert_eq!(sim.publish_update(&reserved), Err(SimError::ReservedKind("server.state".into())));
+    /// assert_eq!(sim.script(), format!("filter:A:grant={topic},connect:A,connect:B,update:topic={topic};private=on;id=order-7;data=s"));
+    /// ```
+    pub fn publish_update(&mut self, update: &Update) -> Result<Option<String>, SimError> {
+        let event = update.to_event(&self.broker.epoch())?;
+        let id = self.do_publish(event)?;
+        self.record(format!("update:{}", update_text(update)));
+        self.settle();
+        Ok(id)
+    }
+
+    /// Gives `name` (created if new, not connected) the selectors and
+    /// grants its next connections open with, as the `match=` parameters
+    /// and the token of a stream request; refused while it is connected,
+    /// since a connection keeps what it was opened with.
+    ///
+    /// ```
+    /// use tidings_wasm::sim::{ClientFilter, MatchType, Sim, SimConfig, SimError, TopicMatcher};
+    /// let mut sim = Sim::new(SimConfig::default()).unwrap();
+    /// let one = ClientFilter { selectors: vec![TopicMatcher::new(MatchType::Exact, "https://example.com/items/P-001")], ..ClientFilter::default() };
+    /// sim.set_filter("A", one.clone()).unwrap();
+    /// sim.connect("A", true).unwrap();
+    /// sim.publish_burst(12).unwrap(); // public, on the topics of P-001 to P-004
+    /// sim.advance(1).unwrap(); // the flush after the burst's first wake-up
+    /// let a = &sim.clients()[0];
+    /// assert!(a.received > 0 && a.received < 12);
+    /// assert_eq!(sim.set_filter("A", one), Err(SimError::FilterWhileConnected("A".into())));
+    /// ```
+    pub fn set_filter(&mut self, name: &str, filter: ClientFilter) -> Result<(), SimError> {
+        // Compiled first, so a refused filter creates no client.
+        let compiled = filter.compile(&self.interner)?;
+        let idx = self.disconnected_client(name, SimError::FilterWhileConnected)?;
+        let text = filter_text(&filter);
+        self.do_set_filter(idx, filter, compiled);
+        self.record(format!("filter:{name}:{text}"));
+        Ok(())
     }
 
     /// Publishes `n` events of random item kinds at the current time;
@@ -83,7 +141,7 @@ impl Sim {
     /// Connects `name` (creating it if new), sending its last id when
     /// `with_last_id` and it has one.
     pub fn connect(&mut self, name: &str, with_last_id: bool) -> Result<(), SimError> {
-        let idx = self.client_for_connect(name)?;
+        let idx = self.disconnected_client(name, SimError::Connected)?;
         let last = if with_last_id {
             self.clients[idx].last_id.clone()
         } else {
@@ -101,7 +159,7 @@ impl Sim {
     /// Connects `name` sending `last_event_id` as given — a stale, foreign
     /// or malformed id shows the core's `stream.reset` answers.
     pub fn connect_from(&mut self, name: &str, last_event_id: &str) -> Result<(), SimError> {
-        let idx = self.client_for_connect(name)?;
+        let idx = self.disconnected_client(name, SimError::Connected)?;
         self.do_connect(idx, Some(last_event_id.to_owned()));
         self.record(format!(
             "connect-id:{name}:{}",

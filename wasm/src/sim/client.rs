@@ -6,16 +6,24 @@
 //! of its log went through the wire format. It does not decide when it is
 //! read: the simulator polls it after its waker fired (see the `sim` module's
 //! `# Discipline`).
+//!
+//! The wire carries no topics, so a log entry's topics, private flag and
+//! seq come from the simulator, which knows every event the ring holds
+//! ([`Known`]); an event is always still held when a client reads it.
+//! Its waker counts the doorbell's rings, so a client knows how often it
+//! was woken and how often a wake-up found nothing to read.
 
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::task::{Context, Poll};
 
 use bytes::BytesMut;
 use futures::task::{ArcWake, waker};
 use serde::Serialize;
 use tidings_core::wire::{ParsedEvent, Parser};
-use tidings_core::{EventId, Millis, Subscription};
+use tidings_core::{Millis, Subscription, TopicFilter};
+
+use crate::sim::topics::ClientFilter;
 
 /// What a client log entry records.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -63,6 +71,13 @@ pub struct LogEntry {
     pub phase: Option<Phase>,
     /// The event id; for `connect`, the `Last-Event-ID` sent.
     pub id: Option<String>,
+    /// For stored events, the place in the history (the id may be the
+    /// publisher's).
+    pub seq: Option<u64>,
+    /// For stored events, their topics (the wire does not carry them).
+    pub topics: Vec<String>,
+    /// For stored events, whether it was private.
+    pub private: bool,
     /// The SSE event type.
     #[serde(rename = "type")]
     pub event_type: Option<String>,
@@ -85,6 +100,9 @@ impl LogEntry {
             kind,
             phase: None,
             id,
+            seq: None,
+            topics: Vec::new(),
+            private: false,
             event_type: None,
             data: None,
             reason: None,
@@ -94,22 +112,50 @@ impl LogEntry {
     }
 }
 
-/// A waker that only records that it fired.
+/// A waker that only records that it fired, and counts how often: only
+/// the client's doorbell holds it, so each wake is one ring.
 #[derive(Debug, Default)]
-pub(super) struct Flag(AtomicBool);
+pub(super) struct Flag {
+    fired: AtomicBool,
+    rings: AtomicU64,
+}
 
 impl ArcWake for Flag {
     fn wake_by_ref(arc_self: &Arc<Self>) {
-        arc_self.0.store(true, Ordering::SeqCst);
+        arc_self.rings.fetch_add(1, Ordering::SeqCst);
+        arc_self.fired.store(true, Ordering::SeqCst);
     }
 }
 
 impl Flag {
-    /// Whether it fired since the last call; clears it.
+    /// Whether it fired (or was poked) since the last call; clears it.
     pub(super) fn take(&self) -> bool {
-        self.0.swap(false, Ordering::SeqCst)
+        self.fired.swap(false, Ordering::SeqCst)
+    }
+
+    /// Marks the client due for a read without a ring: the simulator's own
+    /// scheduling (a connection's first frames, a resume), not a wake-up.
+    pub(super) fn poke(&self) {
+        self.fired.store(true, Ordering::SeqCst);
+    }
+
+    /// Rings so far.
+    pub(super) fn rings(&self) -> u64 {
+        self.rings.load(Ordering::SeqCst)
     }
 }
+
+/// What the simulator knows of a stored event a client read.
+#[derive(Debug)]
+pub(super) struct Known {
+    pub(super) seq: u64,
+    pub(super) topics: Vec<String>,
+    pub(super) private: bool,
+}
+
+/// Finds the event a client read: from its SSE id, the seq of the last
+/// event the client read on this connection, and the client's filter.
+pub(super) type Resolve<'a> = dyn Fn(&str, u64, &TopicFilter) -> Option<Known> + 'a;
 
 /// One simulated browser tab: its connection, its `EventSource` state and
 /// everything it has seen.
@@ -127,6 +173,19 @@ pub(super) struct Client {
     pub(super) writes: u64,
     pub(super) received: u64,
     pub(super) resets: u64,
+    /// Private events received.
+    pub(super) private_received: u64,
+    /// Wake-ups after which reading found nothing.
+    pub(super) idle_wakeups: u64,
+    /// The waker's rings when it was last read.
+    pub(super) rings_seen: u64,
+    /// What its connections select and may see.
+    pub(super) filter: ClientFilter,
+    /// `filter`, compiled.
+    pub(super) topic_filter: TopicFilter,
+    /// Seq of the last stored event read on this connection (at connect,
+    /// the one its delivery starts after).
+    pub(super) position: u64,
     /// Stored events up to this seq are a replay on this connection.
     pub(super) replay_until: u64,
     /// Stored events up to this seq are a catch-up after a stall.
@@ -148,22 +207,34 @@ impl Client {
             writes: 0,
             received: 0,
             resets: 0,
+            private_received: 0,
+            idle_wakeups: 0,
+            rings_seen: 0,
+            filter: ClientFilter::default(),
+            topic_filter: TopicFilter::default(),
+            position: 0,
             replay_until: 0,
             catch_up_until: 0,
         }
     }
 
     /// Polls until pending, as an executor does after a wake-up; every
-    /// ready batch is one write, parsed as a browser would.
-    pub(super) fn pull(&mut self, now: Millis) {
+    /// ready batch is one write, parsed as a browser would. Returns the
+    /// seqs of the stored events read.
+    pub(super) fn pull(&mut self, now: Millis, resolve: &Resolve<'_>) -> Vec<u64> {
         // Taken out while its events are recorded, put back after.
         let Some(mut sub) = self.sub.take() else {
-            return;
+            return Vec::new();
         };
+        let rings = self.flag.rings();
+        let woken = rings > self.rings_seen;
+        self.rings_seen = rings;
         let waker = waker(self.flag.clone());
         let mut cx = Context::from_waker(&waker);
         let mut out = BytesMut::new();
         let mut parsed = Vec::new();
+        let mut read = Vec::new();
+        let writes = self.writes;
         // The simulator never closes its broker, so streams never end.
         while let Poll::Ready(Some(_)) = sub.poll_frames(&mut cx, &mut out) {
             self.writes += 1;
@@ -172,18 +243,32 @@ impl Client {
                 .expect("the core's frames always parse");
             out.clear();
             for event in parsed.drain(..) {
-                self.record(event, now);
+                read.extend(self.record(event, now, resolve));
             }
         }
+        if woken && self.writes == writes {
+            self.idle_wakeups += 1;
+        }
         self.sub = Some(sub);
+        read
     }
 
-    fn record(&mut self, event: ParsedEvent, now: Millis) {
+    /// Logs one parsed event; its seq if it is a stored one.
+    fn record(&mut self, event: ParsedEvent, now: Millis, resolve: &Resolve<'_>) -> Option<u64> {
         let mut entry = LogEntry::note(now, LogKind::Event, self.connections, event.id.clone());
         entry.write = Some(self.writes);
+        let mut seq = None;
         match &event.id {
             Some(id) => {
-                let seq = id.parse::<EventId>().map_or(0, |id| id.seq());
+                let known = resolve(id, self.position, &self.topic_filter)
+                    .expect("an event is held by the ring when a client reads it");
+                self.position = known.seq;
+                seq = Some(known.seq);
+                entry.seq = seq;
+                entry.private = known.private;
+                entry.topics = known.topics;
+                self.private_received += u64::from(known.private);
+                let seq = known.seq;
                 entry.phase = Some(if seq <= self.replay_until {
                     Phase::Replay
                 } else if seq <= self.catch_up_until {
@@ -209,5 +294,6 @@ impl Client {
         entry.event_type = Some(event.event);
         entry.data = Some(event.data);
         self.log.push(entry);
+        seq
     }
 }

@@ -29,17 +29,15 @@
 
 use serde::Serialize;
 use tidings_core::intake::{Batch, Batches, Intake, Ticket, TryEnqueueError, intake};
-use tidings_core::{EventId, Kind, Millis, STATE_KIND};
+use tidings_core::{Event, EventId, Kind, MESSAGE_KIND, Millis, STATE_KIND};
 
 use crate::sim::config::SimError;
 
-/// An event in the intake: what the writer stores.
+/// An event in the intake: what the writer stores (for a mode change, an
+/// event of kind `server.state` whose data is the transition).
 #[derive(Debug)]
 pub(super) struct Pending {
-    /// Its type.
-    pub(super) kind: Kind,
-    /// Its data.
-    pub(super) data: String,
+    pub(super) event: Event,
 }
 
 /// What a publisher is answered: the id its event was stored under.
@@ -69,11 +67,16 @@ pub enum CommitPhase {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct PendingEvent {
-    /// Its type (`server.state` for a mode change).
+    /// Its type (`server.state` for a mode change, `message` for an
+    /// update without one).
     #[serde(rename = "type")]
     pub event_type: String,
     /// Its data.
     pub data: String,
+    /// Its topics.
+    pub topics: Vec<String>,
+    /// Whether it is private.
+    pub private: bool,
     /// Whether it is a mode change, which is queued even when the queue is
     /// full.
     pub mode_change: bool,
@@ -87,10 +90,16 @@ pub struct PendingEvent {
 }
 
 impl PendingEvent {
-    fn new(kind: &Kind, data: &str, mode_change: bool, now: Millis) -> PendingEvent {
+    fn new(event: &Event, mode_change: bool, now: Millis) -> PendingEvent {
         PendingEvent {
-            event_type: kind.to_string(),
-            data: data.to_owned(),
+            event_type: event
+                .kind
+                .as_ref()
+                .map_or(MESSAGE_KIND, Kind::as_str)
+                .to_owned(),
+            data: event.data.clone(),
+            topics: event.topics.iter().map(|t| t.as_str().to_owned()).collect(),
+            private: event.private,
             mode_change,
             phase: CommitPhase::Queued,
             queued_at: now.0,
@@ -132,12 +141,11 @@ impl Committer {
     /// is full. The ticket resolves once its write is stored.
     pub(super) fn publish(
         &mut self,
-        kind: Kind,
-        data: String,
+        event: Event,
         now: Millis,
     ) -> Result<Ticket<Answer>, SimError> {
-        let view = PendingEvent::new(&kind, &data, false, now);
-        match self.publishers.try_enqueue(Pending { kind, data }) {
+        let view = PendingEvent::new(&event, false, now);
+        match self.publishers.try_enqueue(Pending { event }) {
             Ok(ticket) => {
                 self.queued.push(view);
                 Ok(ticket)
@@ -152,10 +160,10 @@ impl Committer {
     /// Queues a mode change (`data` is its transition), in order with the
     /// publishes before it, whether or not the queue is full.
     pub(super) fn publish_state(&mut self, data: String, now: Millis) {
-        let kind = Kind::new(STATE_KIND).expect("valid kind");
-        self.queued.push(PendingEvent::new(&kind, &data, true, now));
+        let event = Event::new(Kind::new(STATE_KIND).expect("valid kind"), data);
+        self.queued.push(PendingEvent::new(&event, true, now));
         self.publishers
-            .enqueue_urgent(Pending { kind, data })
+            .enqueue_urgent(Pending { event })
             .expect("the simulator never closes its intake");
     }
 

@@ -5,7 +5,8 @@
 //! or one action of a script restored from a URL, can make a page compute.
 
 use serde::{Deserialize, Serialize};
-use tidings_core::KindError;
+use tidings_core::topic::{PatternError, TopicError};
+use tidings_core::{KindError, SuppliedIdError};
 
 /// Most events one burst publishes.
 pub const MAX_BURST: u64 = 10_000;
@@ -115,6 +116,40 @@ pub enum SimError {
     /// An event type breaks the kind rule (see `tidings_core::Kind`).
     #[error(transparent)]
     Kind(#[from] KindError),
+    /// An update's type is one only the server emits (`server.*`,
+    /// `stream.*`, `heartbeat`, `mercure`).
+    #[error("type {0} is reserved for the server")]
+    ReservedKind(String),
+    /// An update's topic breaks the protocol's character rules.
+    #[error(transparent)]
+    Topic(#[from] TopicError),
+    /// An update carries more than [`MAX_TOPICS`](crate::sim::MAX_TOPICS) topics.
+    #[error("an update carries at most {} topics", crate::sim::MAX_TOPICS)]
+    TooManyTopics,
+    /// A private update without a topic, which no grant could match.
+    #[error("a private update needs a topic, which grants are matched against")]
+    PrivateWithoutTopic,
+    /// An update's id breaks the rule for publishers' ids.
+    #[error(transparent)]
+    SuppliedId(#[from] SuppliedIdError),
+    /// An update's id is spelled like one this simulation generates, which
+    /// would shadow the event that has it.
+    #[error("id {0} is spelled like an id this simulation generates")]
+    GeneratedId(String),
+    /// A selector or grant does not compile.
+    #[error(transparent)]
+    Pattern(#[from] PatternError),
+    /// A connected client's filter: a connection keeps the filter it was
+    /// opened with, as a stream keeps its URL and token.
+    #[error("client {0} is connected: disconnect it before changing its filter")]
+    FilterWhileConnected(String),
+    /// A filter with more than [`MAX_MATCHERS`](crate::sim::MAX_MATCHERS)
+    /// selectors or grants.
+    #[error(
+        "a filter holds at most {} selectors and as many grants",
+        crate::sim::MAX_MATCHERS
+    )]
+    TooManyMatchers,
     /// A burst size outside 1 to [`MAX_BURST`].
     #[error("a burst publishes 1 to {MAX_BURST} events")]
     BadBurst,

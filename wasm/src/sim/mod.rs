@@ -37,6 +37,8 @@
 //! by concern, each file one `impl Sim` block:
 //!
 //! - `config`: [`SimConfig`], the limits and [`SimError`];
+//! - `topics`: a client's [`ClientFilter`] (selectors and grants) and an
+//!   [`Update`] to topics, checked and compiled as the server does;
 //! - `commit`: the publish intake and its simulated writer, with the
 //!   [`PendingEvent`]s on their way into the history;
 //! - `rng`: the seeded [`Rng`];
@@ -46,10 +48,25 @@
 //! - `script`: the action language ([`Sim::apply`]) and its recording;
 //! - `view`: the snapshots a page draws ([`Sim::clients`], [`Sim::ring`], …).
 //!
-//! Imports between them run one way: `actions` uses `script` and `config`;
-//! `engine` uses `client`, `commit`, `view` and `config`; `view` uses
-//! `client`, `commit` and `config`; `script` and `commit` use `config`;
-//! `client`, `config` and `rng` use none of the others.
+//! Imports between them run one way: `actions` uses `script`, `topics`
+//! and `config`; `engine` uses `client`, `commit`, `view`, `topics` and
+//! `config`; `view` uses `client`, `commit`, `topics` and `config`;
+//! `script` uses `topics` and `config`; `client` uses `topics`; `topics`
+//! and `commit` use `config`; `config` and `rng` use none of the others.
+//!
+//! # Topics
+//!
+//! Every client has a [`ClientFilter`]: its selectors and its grants, set
+//! while it is disconnected ([`Sim::set_filter`]) and opened with on each
+//! connection, as a stream's query and token are. Events reach a client
+//! by the core's routing rule, replays included, and wake only the clients
+//! they reach: [`StatsView::idle_wakeups`] and each client's
+//! [`ClientView::idle_wakeups`] count the wake-ups that found nothing.
+//! Bursts publish public events on the topics of [`ITEM_PARTS`]; chaos also
+//! publishes private updates and changes the filters of disconnected
+//! clients. The wire carries no topics: each log entry's topics come from
+//! the ring mirror, which also records which clients read each event
+//! ([`RingEntry::seen_by`]).
 //!
 //! # Publishing
 //!
@@ -68,11 +85,13 @@ mod config;
 mod engine;
 mod rng;
 mod script;
+mod topics;
 mod view;
 
 use std::collections::VecDeque;
 
 use tidings_core::mode::{ModeConfig, ModeMachine, Transition};
+use tidings_core::topic::Interner;
 use tidings_core::{Broker, BrokerConfig, Epoch, Millis};
 
 use crate::sim::client::Client;
@@ -83,8 +102,12 @@ pub use crate::sim::config::{
     MAX_ADVANCE_MS, MAX_BURST, MAX_CLIENTS, MAX_COMMIT_LATENCY_MS, MAX_PUBLISH_QUEUE, MAX_RING,
     MIN_TIMER_MS, SimConfig, SimError,
 };
+pub use crate::sim::engine::{ITEM_PARTS, item_topic};
 pub use crate::sim::rng::Rng;
 pub use crate::sim::script::{percent_decode, percent_encode};
+pub use crate::sim::topics::{
+    ClientFilter, HUB_URL, MAX_MATCHERS, MAX_TOPICS, MatchType, TopicMatcher, Update,
+};
 pub use crate::sim::view::{ClientView, ModeView, RingEntry, RingView, StatsView};
 
 /// A simulated Tidings server and its clients on a virtual clock.
@@ -115,6 +138,8 @@ pub struct Sim {
     next_probe: Option<Millis>,
     /// The publish intake and its writer.
     committer: Committer,
+    /// The clients' compiled matchers, shared: equal filters share a route.
+    interner: Interner,
     script: Vec<String>,
     /// Events made by bursts so far, numbered in their data.
     made: u64,
@@ -177,6 +202,7 @@ impl Sim {
             next_heartbeat: timer(config.heartbeat_interval_ms),
             next_probe: timer(config.probe_interval_ms),
             committer: Committer::new(config.publish_queue, config.commit_latency_ms),
+            interner: Interner::new(),
             config,
             broker,
             mode,

@@ -10,6 +10,7 @@ use tidings_core::mode::OperatorInput;
 
 use crate::sim::Sim;
 use crate::sim::config::SimError;
+use crate::sim::topics::{ClientFilter, MatchType, TopicMatcher, Update};
 
 impl Sim {
     /// Applies one action in the script's text form:
@@ -29,6 +30,17 @@ impl Sim {
     /// | `read-only:on`, `read-only:off`, `read-only:toggle` | operator flag |
     /// | `latency:<ms>` | each write of the publish intake takes `ms` from now on |
     /// | `heartbeat`, `chaos:<steps>` | |
+    /// | `filter:<name>:<fields>` | the selectors and grants of `name`'s next connections |
+    /// | `update:<fields>` | one update with topics (see [`Sim::publish_update`]) |
+    ///
+    /// `<fields>` are `;`-separated `key=value` pairs, values
+    /// percent-encoded where they hold `%`, `,`, `;`, `&`, `+`, `#`,
+    /// spaces, quotes, braces or other characters outside
+    /// `[A-Za-z0-9-._~/:*?@!$'()=[]]`. A filter's keys are `match`,
+    /// `match_urlpattern` and `match_uritemplate` (selectors; none selects
+    /// every event) and `grant`, `grant_urlpattern` and `grant_uritemplate`
+    /// (what its token grants), each repeatable. An update's are `type`,
+    /// `topic` (repeatable), `private=on`, `id` and `data`.
     ///
     /// ```
     /// use tidings_wasm::sim::{Sim, SimConfig};
@@ -38,6 +50,15 @@ impl Sim {
     /// assert_eq!(sim.log("A", 0).unwrap().last().unwrap().data.as_deref(), Some("a,b"));
     /// assert!(sim.apply("jump:3").is_err());
     /// assert_eq!(sim.script(), "connect:A,event:note:a%2Cb");
+    ///
+    /// sim.apply("filter:B:match_urlpattern=/items/:pn;grant=*").unwrap();
+    /// sim.apply("connect:B").unwrap();
+    /// sim.apply("update:type=note;topic=https://example.com/items/P-001;private=on;data=%7B%7D").unwrap();
+    /// sim.apply("advance:1").unwrap(); // the flush after A's event
+    /// let seen = |name| sim.log(name, 0).unwrap().last().unwrap().data.clone();
+    /// assert_eq!(seen("B").as_deref(), Some("{}"));
+    /// assert_eq!(seen("A").as_deref(), Some("a,b"), "A has no grant");
+    /// assert!(sim.apply("filter:B:match_regex=.*").is_err());
     /// ```
     pub fn apply(&mut self, action: &str) -> Result<(), SimError> {
         let bad = || SimError::BadAction(action.to_owned());
@@ -96,6 +117,13 @@ impl Sim {
                 let steps = u32::try_from(number(arg)?).map_err(|_| bad())?;
                 self.chaos(steps)
             }
+            "filter" => {
+                let (name, fields) = arg.split_once(':').ok_or_else(bad)?;
+                self.set_filter(name, parse_filter(fields).ok_or_else(bad)?)
+            }
+            "update" => self
+                .publish_update(&parse_update(arg).ok_or_else(bad)?)
+                .map(drop),
             _ => Err(bad()),
         }
     }
@@ -176,4 +204,118 @@ pub fn percent_decode(text: &str) -> Option<String> {
         }
     }
     String::from_utf8(out).ok()
+}
+
+/// Bytes a script value keeps as they are: none separates actions (`,`,
+/// whitespace) or fields (`;`), none is special in a URL query (`&`, `+`,
+/// `#`, `%`), so topics and URL patterns stay readable.
+fn keeps(b: u8) -> bool {
+    b.is_ascii_alphanumeric() || b"-._~/:*?@!$'()=[]".contains(&b)
+}
+
+/// Percent-encodes what [`keeps`] does not keep; [`percent_decode`]
+/// reverses it.
+fn encode_value(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for b in text.bytes() {
+        if keeps(b) {
+            out.push(char::from(b));
+        } else {
+            out.push_str(&format!("%{b:02X}"));
+        }
+    }
+    out
+}
+
+/// The `key=value` fields of a `filter` or `update` action, decoded; `None`
+/// if one has no `=` or a bad escape.
+fn fields(text: &str) -> Option<Vec<(&str, String)>> {
+    text.split(';')
+        .filter(|f| !f.is_empty())
+        .map(|f| {
+            let (key, value) = f.split_once('=')?;
+            Some((key, percent_decode(value)?))
+        })
+        .collect()
+}
+
+/// A filter in canonical script form: selectors, then grants, in order.
+///
+/// ```
+/// use tidings_wasm::sim::{ClientFilter, MatchType, Sim, SimConfig, TopicMatcher};
+/// let filter = ClientFilter {
+///     selectors: vec![TopicMatcher::new(MatchType::Exact, "https://example.com/a b")],
+///     grants: vec![TopicMatcher::new(MatchType::Uritemplate, "https://example.com/{x}")],
+/// };
+/// let mut sim = Sim::new(SimConfig::default()).unwrap();
+/// sim.set_filter("A", filter).unwrap();
+/// assert_eq!(sim.script(), "filter:A:match=https://example.com/a%20b;grant_uritemplate=https://example.com/%7Bx%7D");
+/// ```
+pub(super) fn filter_text(filter: &ClientFilter) -> String {
+    let item = |prefix: &str, m: &TopicMatcher| match m.match_type {
+        MatchType::Exact => format!("{prefix}={}", encode_value(&m.pattern)),
+        t => format!("{prefix}_{}={}", t.name(), encode_value(&m.pattern)),
+    };
+    let selectors = filter.selectors.iter().map(|m| item("match", m));
+    let grants = filter.grants.iter().map(|m| item("grant", m));
+    selectors.chain(grants).collect::<Vec<_>>().join(";")
+}
+
+fn parse_filter(text: &str) -> Option<ClientFilter> {
+    let mut filter = ClientFilter::default();
+    for (key, value) in fields(text)? {
+        let (list, kind) = key.split_once('_').unwrap_or((key, "exact"));
+        let match_type = match kind {
+            "exact" => MatchType::Exact,
+            "urlpattern" => MatchType::Urlpattern,
+            "uritemplate" => MatchType::Uritemplate,
+            _ => return None,
+        };
+        let matcher = TopicMatcher::new(match_type, &value);
+        match list {
+            "match" => filter.selectors.push(matcher),
+            "grant" => filter.grants.push(matcher),
+            _ => return None,
+        }
+    }
+    Some(filter)
+}
+
+/// An update in canonical script form: `type`, each `topic`, `private`,
+/// `id`, then `data` (always).
+pub(super) fn update_text(update: &Update) -> String {
+    let mut out = Vec::new();
+    if let Some(kind) = &update.event_type {
+        out.push(format!("type={}", encode_value(kind)));
+    }
+    for topic in &update.topics {
+        out.push(format!("topic={}", encode_value(topic)));
+    }
+    if update.private {
+        out.push("private=on".to_owned());
+    }
+    if let Some(id) = &update.id {
+        out.push(format!("id={}", encode_value(id)));
+    }
+    out.push(format!("data={}", encode_value(&update.data)));
+    out.join(";")
+}
+
+fn parse_update(text: &str) -> Option<Update> {
+    let mut update = Update::default();
+    let mut seen_data = false;
+    for (key, value) in fields(text)? {
+        match key {
+            "type" if update.event_type.is_none() => update.event_type = Some(value),
+            "topic" => update.topics.push(value),
+            "private" if value == "on" && !update.private => update.private = true,
+            "id" if update.id.is_none() => update.id = Some(value),
+            "data" if !seen_data => {
+                update.data = value;
+                seen_data = true;
+            }
+            _ => return None,
+        }
+    }
+    Some(update)
 }

@@ -1,6 +1,7 @@
-//! What a page draws: plain, serialisable snapshots of the clients, the
-//! history ring, the events on their way into it, the mode machine and
-//! the counters.
+//! What a page draws: plain, serialisable snapshots of the clients (with
+//! their filters), the history ring (with each event's topics and the
+//! clients that read it), the events on their way into it, the mode
+//! machine and the counters, routing's included.
 //!
 //! Views are taken on request (copies, except a client's log, which is
 //! lent); nothing here changes the simulation, so reading one between two
@@ -9,11 +10,13 @@
 use serde::Serialize;
 use tidings_core::Subscription;
 use tidings_core::mode::{Component, Mode, Transition};
+use tidings_core::topic::Topic;
 
 use crate::sim::Sim;
 use crate::sim::client::LogEntry;
 use crate::sim::commit::PendingEvent;
 use crate::sim::config::SimError;
+use crate::sim::topics::TopicMatcher;
 
 /// A client as the page draws it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -39,8 +42,18 @@ pub struct ClientView {
     pub resets: u64,
     /// Connections opened.
     pub connections: u32,
-    /// Writes (wake-ups that delivered something) received.
+    /// Writes received: one per read that delivered something.
     pub writes: u64,
+    /// Times its doorbell woke it, across connections.
+    pub wakeups: u64,
+    /// Of those, wake-ups after which it found nothing to read.
+    pub idle_wakeups: u64,
+    /// Private events received.
+    pub private_received: u64,
+    /// What its connections select (none: every event).
+    pub selectors: Vec<TopicMatcher>,
+    /// What its token grants: the private events it may see.
+    pub grants: Vec<TopicMatcher>,
     /// Entries in its log.
     pub log_length: usize,
 }
@@ -60,6 +73,17 @@ pub struct RingEntry {
     pub data: String,
     /// When it was published.
     pub at: u64,
+    /// Its topics, the first canonical.
+    pub topics: Vec<String>,
+    /// Whether only clients granted one of its topics may receive it.
+    pub private: bool,
+    /// The publisher's id, which is its SSE id, if it gave one.
+    pub supplied_id: Option<String>,
+    /// The clients that have read it, in the order they first did.
+    pub seen_by: Vec<String>,
+    /// `topics`, checked, for the filters' matchers.
+    #[serde(skip)]
+    pub(super) checked: Vec<Topic>,
 }
 
 /// The history ring: the window of events a reconnecting client can still
@@ -118,6 +142,18 @@ pub struct StatsView {
     pub lagged: u64,
     /// Times the doorbells were rung.
     pub wakeups: u64,
+    /// Distinct routes: filters in use by connected clients (equal filters
+    /// share one).
+    pub routes: usize,
+    /// Doorbells rung for stored events: each is one client woken.
+    pub bells: u64,
+    /// Wake-ups after which a client found nothing to read. Routing wakes
+    /// only the clients an event reaches, so these come only from a client
+    /// that read events before the ring meant for them (a burst read whole
+    /// at its first event's wake-up, then rung again by the flush).
+    pub idle_wakeups: u64,
+    /// Topic matcher evaluations made to route events.
+    pub matcher_evaluations: u64,
     /// Connected clients.
     pub subscribers: usize,
     /// When stored events wait for the next wake-up: the time of the flush
@@ -160,6 +196,11 @@ impl Sim {
                     resets: c.resets,
                     connections: c.connections,
                     writes: c.writes,
+                    wakeups: c.flag.rings(),
+                    idle_wakeups: c.idle_wakeups,
+                    private_received: c.private_received,
+                    selectors: c.filter.selectors.clone(),
+                    grants: c.filter.grants.clone(),
                     log_length: c.log.len(),
                 }
             })
@@ -198,9 +239,10 @@ impl Sim {
         }
     }
 
-    /// The broker's counters.
+    /// The broker's counters, routing's included.
     pub fn stats(&self) -> StatsView {
         let s = self.broker.stats();
+        let routing = self.broker.routing_stats();
         StatsView {
             now: self.now.0,
             published: s.published,
@@ -209,6 +251,10 @@ impl Sim {
             resets: s.resets,
             lagged: s.lagged,
             wakeups: s.wakeups,
+            routes: routing.routes,
+            bells: routing.rung,
+            idle_wakeups: routing.idle_wakeups,
+            matcher_evaluations: routing.pattern_evaluations,
             subscribers: self.broker.subscribers(),
             flush_due: self.broker.next_flush().map(|t| t.0),
             commit_latency_ms: self.committer.latency_ms(),
