@@ -292,13 +292,20 @@ async fn bad_json_bodies_and_limits() {
             "POST",
             "/api/publish",
             publish_with(json!({"topics": (0..33).map(|i| format!("/t/{i}")).collect::<Vec<_>>()})),
-            400,
+            413,
         ),
         json_case(
             "topics not a list",
             "POST",
             "/api/publish",
             publish_with(json!({"topics": "/t/1"})),
+            400,
+        ),
+        json_case(
+            "topic in the hub's namespace",
+            "POST",
+            "/api/publish",
+            publish_with(json!({"topics": ["/.well-known/mercure/subscriptions/x"]})),
             400,
         ),
         json_case(

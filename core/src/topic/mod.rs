@@ -72,5 +72,5 @@ pub use index::PatternIndex;
 pub use interner::Interner;
 pub use matcher::{LiteralPrefix, Matcher, MatcherKind};
 pub(crate) use name::first_forbidden;
-pub use name::{MAX_TOPIC_LEN, Topic, TopicError};
+pub use name::{MAX_TOPIC_LEN, Topic, TopicError, has_forbidden};
 pub use urlpat::{HubUrl, HubUrlError};

@@ -62,6 +62,19 @@ pub(crate) enum Forbidden {
     Format { at: usize, code: u32 },
 }
 
+/// Whether `s` holds a character the protocol refuses in every value it
+/// defines (topics, matchers, ids, event types): a C0 or C1 control, DEL,
+/// or a Unicode format character.
+///
+/// ```
+/// use tidings_core::topic::has_forbidden;
+/// assert!(has_forbidden("a\u{200B}b") && has_forbidden("a\tb"));
+/// assert!(!has_forbidden("https://example.com/bücher/1"));
+/// ```
+pub fn has_forbidden(s: &str) -> bool {
+    first_forbidden(s).is_some()
+}
+
 /// The first character of `s` that the protocol refuses in a topic or a
 /// matcher value, if any.
 pub(crate) fn first_forbidden(s: &str) -> Option<Forbidden> {

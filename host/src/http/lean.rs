@@ -23,7 +23,8 @@ use tokio::time::sleep;
 
 use crate::http::credentials::{Presented, expiry_notice};
 use crate::http::error::ApiError;
-use crate::http::routes::events::{self, Step};
+use crate::http::routes::events::{self, Endpoint, MERCURE_LAST_EVENT_ID, Step};
+use crate::http::selectors::HUB_PATH;
 use crate::http::state::AppState;
 
 /// A write buffer grown past this by a burst is released once written.
@@ -32,6 +33,7 @@ const KEEP_BUFFER: usize = 16 << 10;
 /// What the lean path needs from a request head.
 #[derive(Debug, Default)]
 pub struct StreamRequest {
+    endpoint: Option<Endpoint>,
     query: Option<String>,
     last_event_id: Option<String>,
     origin: Option<String>,
@@ -39,8 +41,8 @@ pub struct StreamRequest {
     presented: Presented,
 }
 
-/// Parses a complete request head; `Some` only for `GET /api/events` over
-/// HTTP/1.x, which the lean path serves.
+/// Parses a complete request head; `Some` only for `GET /api/events` and
+/// `GET /.well-known/mercure` over HTTP/1.x, which the lean path serves.
 pub fn stream_request(head: &[u8]) -> Option<StreamRequest> {
     let mut headers = [httparse::EMPTY_HEADER; 32];
     let mut req = httparse::Request::new(&mut headers);
@@ -51,10 +53,13 @@ pub fn stream_request(head: &[u8]) -> Option<StreamRequest> {
         Some((path, query)) => (path, Some(query.to_owned())),
         None => (req.path?, None),
     };
-    if path != "/api/events" {
-        return None;
-    }
+    let endpoint = match path {
+        "/api/events" => Endpoint::Native,
+        HUB_PATH => Endpoint::Hub,
+        _ => return None,
+    };
     let mut out = StreamRequest {
+        endpoint: Some(endpoint),
         query,
         ..StreamRequest::default()
     };
@@ -83,7 +88,8 @@ fn cors(state: &AppState, origin: Option<&str>) -> Option<String> {
         .then(|| {
             format!(
                 "access-control-allow-origin: {origin}\r\naccess-control-allow-credentials: true\r\n\
-                 access-control-expose-headers: retry-after, www-authenticate\r\nvary: origin\r\n"
+                 access-control-expose-headers: retry-after, www-authenticate, link, \
+                 mercure-last-event-id\r\nvary: origin\r\n"
             )
         })
 }
@@ -91,11 +97,14 @@ fn cors(state: &AppState, origin: Option<&str>) -> Option<String> {
 /// Serves one stream until the client leaves or the server shuts down.
 pub async fn serve(mut socket: TcpStream, req: StreamRequest, state: Arc<AppState>) {
     let StreamRequest {
+        endpoint,
         query,
         last_event_id,
         origin,
         presented,
     } = req;
+    let endpoint = endpoint.unwrap_or(Endpoint::Native);
+    let route = endpoint.path();
     let grant = cors(&state, origin.as_deref());
     let access = state
         .credentials
@@ -103,11 +112,11 @@ pub async fn serve(mut socket: TcpStream, req: StreamRequest, state: Arc<AppStat
     drop(presented);
     let access = match access {
         Ok(access) => access,
-        Err(denied) => return refuse(socket, denied.into(), grant.as_deref(), &state).await,
+        Err(denied) => return refuse(socket, denied.into(), grant.as_deref(), &state, route).await,
     };
-    let mut opening = match events::open(last_event_id, query.as_deref(), &state) {
+    let mut opening = match events::open(last_event_id, query.as_deref(), &state, endpoint) {
         Ok(opening) => opening,
-        Err(err) => return refuse(socket, err, grant.as_deref(), &state).await,
+        Err(err) => return refuse(socket, err, grant.as_deref(), &state, route).await,
     };
     drop(query);
     opening.authorize(access.authorization);
@@ -119,9 +128,10 @@ pub async fn serve(mut socket: TcpStream, req: StreamRequest, state: Arc<AppStat
     });
     let mut step = match opening.step(&state).await {
         Ok(step) => step,
-        Err(err) => return refuse(socket, err, grant.as_deref(), &state).await,
+        Err(err) => return refuse(socket, err, grant.as_deref(), &state, route).await,
     };
-    state.metrics.record_request("/api/events", 200);
+    state.metrics.record_request(route, 200);
+    let reconciliation = opening.reconciliation(&step);
 
     let mut out = BytesMut::with_capacity(256);
     out.extend_from_slice(
@@ -130,6 +140,9 @@ pub async fn serve(mut socket: TcpStream, req: StreamRequest, state: Arc<AppStat
     );
     if let Some(grant) = &grant {
         out.extend_from_slice(grant.as_bytes());
+    }
+    if let Some(id) = reconciliation {
+        out.extend_from_slice(format!("{MERCURE_LAST_EVENT_ID}: {id}\r\n").as_bytes());
     }
     out.extend_from_slice(b"\r\n");
     out.extend_from_slice(&events::preamble(&state));
@@ -193,10 +206,16 @@ pub async fn serve(mut socket: TcpStream, req: StreamRequest, state: Arc<AppStat
 }
 
 /// Answers a stream that cannot be opened with its error.
-async fn refuse(mut socket: TcpStream, err: ApiError, grant: Option<&str>, state: &AppState) {
+async fn refuse(
+    mut socket: TcpStream,
+    err: ApiError,
+    grant: Option<&str>,
+    state: &AppState,
+    route: &'static str,
+) {
     let status = err.status().as_u16();
     write_response(&mut socket, err.into_response(), grant).await;
-    state.metrics.record_request("/api/events", status);
+    state.metrics.record_request(route, status);
 }
 
 /// Writes a small complete response (an error) and closes.

@@ -1,7 +1,8 @@
 //! Everything HTTP: the server's own accept loop and its two runtimes
 //! (`accept.rs`), the lean path for long-lived streams (`lean.rs`), the
 //! routes (`routes/`), stream queries and their topic selectors
-//! (`selectors.rs`), request authentication (`auth.rs`, and access tokens
+//! (`selectors.rs`), what both publish endpoints check (`publishing.rs`),
+//! request authentication (`auth.rs`, and access tokens
 //! in `credentials/`), the error type every route answers with
 //! (`error.rs`), the state the handlers share (`state.rs`), and the router
 //! with CORS and request metrics ([`app`]).
@@ -15,6 +16,7 @@ pub mod body;
 pub mod credentials;
 pub mod error;
 pub mod lean;
+pub mod publishing;
 pub mod routes;
 pub mod selectors;
 pub mod state;
@@ -41,11 +43,20 @@ pub fn app(state: Arc<AppState>, credentials: Arc<Credentials>) -> BoxEndpoint<'
             .allow_origins(state.config.cors_origins.iter().map(String::as_str))
             .allow_credentials(true)
             .allow_headers(["authorization", "content-type", "last-event-id"])
-            .expose_headers(["retry-after", "www-authenticate"])
+            .expose_headers([
+                "retry-after",
+                "www-authenticate",
+                "link",
+                "mercure-last-event-id",
+            ])
     });
     let api = Route::new()
         .at("/api/events", get(routes::events::events))
         .at("/api/publish", post(routes::publish::publish))
+        .at(
+            selectors::HUB_PATH,
+            get(routes::events::hub_events).post(routes::mercure::publish),
+        )
         .at(
             "/api/items",
             get(routes::items::list).post(routes::items::create),

@@ -13,7 +13,10 @@
 //! - `types` (comma-separated kinds) and `last_event_id` (the
 //!   `Last-Event-ID` header wins over it).
 //!
-//! No selector means every topic, topic-less events included. At most
+//! On the native stream no selector means every topic, topic-less events
+//! included, and an unknown parameter is a 400. On the hub's
+//! (`/.well-known/mercure`) a selector is required and other parameters
+//! are ignored, as the protocol lets clients add their own. At most
 //! [`MAX_SELECTORS`] selectors; each value obeys the protocol's character
 //! rules and the pattern length bound. Any other parameter is a 400.
 //! Compiled selectors are interned: streams asking for the same pattern
@@ -21,13 +24,66 @@
 
 use std::sync::Arc;
 
-use tidings_core::topic::{HubUrl, Interner, Matcher, MatcherKind};
+use tidings_core::Dialect;
+use tidings_core::topic::{HubUrl, Interner, Matcher, MatcherKind, has_forbidden};
 
 use crate::http::error::ApiError;
 use crate::ops::config::Config;
 
 /// Most selectors one stream may give.
 pub const MAX_SELECTORS: usize = 32;
+
+/// Which stream a request opens.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Endpoint {
+    /// `GET /api/events`.
+    Native,
+    /// `GET /.well-known/mercure`, the Mercure protocol's.
+    Hub,
+}
+
+/// The Mercure protocol's path for the hub's streams and publishes.
+pub const HUB_PATH: &str = "/.well-known/mercure";
+
+impl Endpoint {
+    /// Its path, which metrics label requests with.
+    pub fn path(self) -> &'static str {
+        match self {
+            Endpoint::Native => "/api/events",
+            Endpoint::Hub => HUB_PATH,
+        }
+    }
+
+    /// How its streams spell ids and keep-alives.
+    pub fn dialect(self) -> Dialect {
+        match self {
+            Endpoint::Native => Dialect::Native,
+            Endpoint::Hub => Dialect::Mercure,
+        }
+    }
+}
+
+/// Splits a form-encoded `query` (or body) into its pairs, repeated names
+/// kept; a name or value that does not decode to UTF-8 is a 400. Which
+/// characters a value may hold is each field's rule (a publish's `data`
+/// may hold line breaks; no stream parameter may).
+pub fn form_pairs(query: &str) -> Result<Vec<(String, String)>, ApiError> {
+    let decode = |part: &str| {
+        let spaced = part.replace('+', " ");
+        let text = percent_encoding::percent_decode_str(&spaced)
+            .decode_utf8()
+            .map_err(|_| ApiError::bad_request(format!("{part:?} is not UTF-8")))?;
+        Ok::<_, ApiError>(text.into_owned())
+    };
+    query
+        .split('&')
+        .filter(|pair| !pair.is_empty())
+        .map(|pair| {
+            let (name, value) = pair.split_once('=').unwrap_or((pair, ""));
+            Ok((decode(name)?, decode(value)?))
+        })
+        .collect()
+}
 
 /// A stream request's query, decoded.
 #[derive(Debug, Default, Clone)]
@@ -56,20 +112,30 @@ impl EventsQuery {
     /// assert_eq!(EventsQuery::parse("topic=*", true).unwrap().selectors.unwrap()[0].0, MatcherKind::UriTemplate);
     /// ```
     pub fn parse(query: &str, v0: bool) -> Result<EventsQuery, ApiError> {
+        EventsQuery::parse_for(query, v0, Endpoint::Native)
+    }
+
+    /// [`parse`](Self::parse) with the rules of `endpoint`.
+    pub fn parse_for(query: &str, v0: bool, endpoint: Endpoint) -> Result<EventsQuery, ApiError> {
         let mut out = EventsQuery::default();
         let mut selectors = Vec::new();
-        for (name, value) in form_urlencoded::parse(query.as_bytes()) {
-            let kind = match &*name {
+        for (name, value) in form_pairs(query)? {
+            if has_forbidden(&name) || has_forbidden(&value) {
+                return Err(ApiError::bad_request(format!(
+                    "{name:?}: a stream parameter has no control or format character"
+                )));
+            }
+            let kind = match name.as_str() {
                 "match" | "match_exact" => MatcherKind::Exact,
                 "match_urlpattern" => MatcherKind::UrlPattern,
                 "topic" if v0 => MatcherKind::UriTemplate,
                 "authorization" if v0 => continue,
                 "last_event_id" => {
-                    out.last_event_id = Some(value.into_owned());
+                    out.last_event_id = Some(value);
                     continue;
                 }
                 "types" => {
-                    out.types = Some(value.into_owned());
+                    out.types = Some(value);
                     continue;
                 }
                 other if reserved(other) => {
@@ -78,6 +144,7 @@ impl EventsQuery {
                          (match, match_exact, match_urlpattern)"
                     )));
                 }
+                _ if endpoint == Endpoint::Hub => continue,
                 other => {
                     return Err(ApiError::bad_request(format!(
                         "unknown query parameter {other:?}"
@@ -89,7 +156,12 @@ impl EventsQuery {
                     "at most {MAX_SELECTORS} topic selectors"
                 )));
             }
-            selectors.push((kind, value.into_owned()));
+            selectors.push((kind, value));
+        }
+        if selectors.is_empty() && endpoint == Endpoint::Hub {
+            return Err(ApiError::bad_request(
+                "a subscription needs a topic selector (match, match_urlpattern)".to_owned(),
+            ));
         }
         out.selectors = (!selectors.is_empty()).then_some(selectors);
         Ok(out)

@@ -8,6 +8,7 @@ use std::net::SocketAddr;
 use std::time::Duration;
 
 use clap::{Parser, ValueEnum};
+use tidings_core::topic::HubUrl;
 
 use crate::storage::StorageUrl;
 
@@ -304,6 +305,17 @@ pub enum ConfigError {
 }
 
 impl Config {
+    /// The hub's URL: `--hub-url`, else `http://<listen address>` with the
+    /// protocol's path. Relative URL patterns resolve against it, and
+    /// topics below its path are the hub's own.
+    pub fn hub(&self) -> HubUrl {
+        let configured = self.hub_url.as_deref().and_then(|u| HubUrl::parse(u).ok());
+        configured.unwrap_or_else(|| {
+            HubUrl::parse(&format!("http://{}/.well-known/mercure", self.listen))
+                .expect("a socket address makes a URL")
+        })
+    }
+
     /// Checks the rules clap cannot express. Whether the keys themselves
     /// load and fit their algorithms is checked when the server builds its
     /// credentials (`http::credentials`).

@@ -15,13 +15,14 @@ use poem::web::Data;
 use poem::{Body, Request, Response, handler};
 use tidings_core::topic::Matcher;
 use tidings_core::{
-    Kind, MESSAGE_KIND, SubscribeError, SubscribeOptions, Subscription, TopicFilter, wire,
+    Dialect, EARLIEST, Kind, MESSAGE_KIND, Start, SubscribeError, SubscribeOptions, Subscription,
+    TopicFilter, wire,
 };
 use tokio::time::sleep;
 
 use crate::http::credentials::{Presented, expiry_notice};
 use crate::http::error::ApiError;
-pub use crate::http::selectors::EventsQuery;
+pub use crate::http::selectors::{Endpoint, EventsQuery};
 use crate::http::state::AppState;
 
 fn parse_types(types: &str) -> Result<Vec<Kind>, ApiError> {
@@ -42,6 +43,9 @@ pub struct Opening {
     options: SubscribeOptions,
     topics: TopicFilter,
     replayed: bool,
+    dialect: Dialect,
+    /// The last id the client gave, as given.
+    requested: Option<String>,
 }
 
 /// The next part of a stream being opened.
@@ -63,8 +67,10 @@ pub fn open(
     header_last_id: Option<String>,
     query: Option<&str>,
     state: &AppState,
+    endpoint: Endpoint,
 ) -> Result<Opening, ApiError> {
-    let query = EventsQuery::parse(query.unwrap_or(""), state.config.mercure_v0)?;
+    let query = EventsQuery::parse_for(query.unwrap_or(""), state.config.mercure_v0, endpoint)?;
+    let last_event_id = header_last_id.or(query.last_event_id);
     let kinds = query.types.as_deref().map(parse_types).transpose()?;
     let selectors = query
         .selectors
@@ -72,8 +78,9 @@ pub fn open(
         .map(|s| state.selectors.compile(s))
         .transpose()?;
     Ok(Opening {
+        requested: last_event_id.clone(),
         options: SubscribeOptions {
-            last_event_id: header_last_id.or(query.last_event_id),
+            last_event_id,
             kinds,
         },
         topics: TopicFilter {
@@ -81,6 +88,7 @@ pub fn open(
             authorization: Vec::new(),
         },
         replayed: false,
+        dialect: endpoint.dialect(),
     })
 }
 
@@ -91,8 +99,36 @@ impl Opening {
         self.topics.authorization = authorization;
     }
 
+    /// The `Mercure-Last-Event-ID` of a stream whose first step is
+    /// `first`, when the client gave a last id: that id when it named an
+    /// event delivery continues after, else `earliest` (the protocol's "no
+    /// preceding event": history gone, or nothing before it).
+    pub fn reconciliation(&self, first: &Step) -> Option<String> {
+        let requested = self.requested.as_deref()?;
+        let found = match first {
+            Step::Replay(_) => true,
+            Step::Live(sub) => matches!(sub.start(), Start::After(seq) if seq > 0),
+        };
+        Some(
+            if found && requested != EARLIEST {
+                requested
+            } else {
+                EARLIEST
+            }
+            .to_owned(),
+        )
+    }
+
     /// The next step; call again after each [`Step::Replay`].
     pub async fn step(&mut self, state: &AppState) -> Result<Step, ApiError> {
+        let mut step = self.next_step(state).await?;
+        if let Step::Live(sub) = &mut step {
+            sub.speak(self.dialect);
+        }
+        Ok(step)
+    }
+
+    async fn next_step(&mut self, state: &AppState) -> Result<Step, ApiError> {
         let broker = state.hub.broker();
         let refused = |e| match e {
             SubscribeError::Full => {
@@ -156,9 +192,10 @@ impl Opening {
                 .is_none_or(|k| k.iter().any(|k| k.as_str() == kind))
                 && self.topics.admits(&ev.topics, ev.private);
             if wanted {
-                let id = match &ev.supplied_id {
-                    Some(id) => id.to_string(),
-                    None => format!("{epoch}-{}", r.seq),
+                let id = match (&ev.supplied_id, self.dialect) {
+                    (Some(id), _) => id.to_string(),
+                    (None, Dialect::Native) => format!("{epoch}-{}", r.seq),
+                    (None, Dialect::Mercure) => format!("#{epoch}-{}", r.seq),
                 };
                 let kind = ev.kind.as_ref().map(Kind::as_str);
                 wire::encode_event(&mut out, Some(&id), kind, &ev.data)
@@ -188,9 +225,11 @@ impl Opening {
         Ok(())
     }
 
-    /// The epoch and seq of the client's last id, if it has that shape.
+    /// The epoch and seq of the client's last id, if it has that shape (in
+    /// either dialect's spelling).
     fn last_id(&self) -> Option<(&str, u64)> {
-        let (epoch, seq) = self.options.last_event_id.as_deref()?.rsplit_once('-')?;
+        let last = self.options.last_event_id.as_deref()?;
+        let (epoch, seq) = last.strip_prefix('#').unwrap_or(last).rsplit_once('-')?;
         Some((epoch, seq.parse().ok()?))
     }
 
@@ -213,6 +252,10 @@ impl Opening {
     }
 }
 
+/// The response header that tells a resuming client where delivery
+/// continues (the Mercure protocol's reconciliation).
+pub const MERCURE_LAST_EVENT_ID: &str = "mercure-last-event-id";
+
 /// The first frame of every stream: the reconnection delay.
 pub fn preamble(state: &AppState) -> Bytes {
     let mut first = BytesMut::new();
@@ -225,6 +268,23 @@ pub fn preamble(state: &AppState) -> Bytes {
 /// path of `http/lean.rs`).
 #[handler]
 pub async fn events(req: &Request, state: Data<&Arc<AppState>>) -> Result<Response, ApiError> {
+    stream_response(req, &state, Endpoint::Native).await
+}
+
+/// `GET /.well-known/mercure`: the Mercure protocol's stream (selectors
+/// required, ids as `#<epoch>-<seq>` fragments, keep-alive comments), on
+/// the same history and the same path through the core.
+#[handler]
+pub async fn hub_events(req: &Request, state: Data<&Arc<AppState>>) -> Result<Response, ApiError> {
+    stream_response(req, &state, Endpoint::Hub).await
+}
+
+/// Opens a stream of `endpoint` for a request that reached poem.
+pub async fn stream_response(
+    req: &Request,
+    state: &Arc<AppState>,
+    endpoint: Endpoint,
+) -> Result<Response, ApiError> {
     let header = req
         .headers()
         .get("last-event-id")
@@ -234,14 +294,15 @@ pub async fn events(req: &Request, state: Data<&Arc<AppState>>) -> Result<Respon
         req.uri().query(),
         SystemTime::now(),
     )?;
-    let mut opening = open(header, req.uri().query(), &state)?;
+    let mut opening = open(header, req.uri().query(), state, endpoint)?;
     opening.authorize(access.authorization);
     // Errors before the first frame are answers; later ones end the stream
     // and the client resumes from the last id it got.
-    let first_step = opening.step(&state).await?;
-    let first = preamble(&state);
+    let first_step = opening.step(state).await?;
+    let reconciliation = opening.reconciliation(&first_step);
+    let first = preamble(state);
     let steps = {
-        let state = Arc::clone(&state);
+        let state = Arc::clone(state);
         stream::unfold((Some(first_step), Some(opening)), move |(step, opening)| {
             let state = state.clone();
             async move {
@@ -280,7 +341,7 @@ pub async fn events(req: &Request, state: Data<&Arc<AppState>>) -> Result<Respon
     };
     let live = live.take_until(expiry);
     let farewell = {
-        let state = Arc::clone(&state);
+        let state = Arc::clone(state);
         stream::once(async move {
             if expires_at.is_some_and(|at| SystemTime::now() >= at) {
                 expiry_notice()
@@ -294,12 +355,15 @@ pub async fn events(req: &Request, state: Data<&Arc<AppState>>) -> Result<Respon
         .chain(farewell)
         .map(Ok::<Bytes, std::io::Error>);
 
-    Ok(Response::builder()
+    let mut response = Response::builder()
         .status(StatusCode::OK)
         .content_type("text/event-stream")
         .header("cache-control", "no-cache")
-        .header("x-accel-buffering", "no")
-        .body(Body::from_bytes_stream(body)))
+        .header("x-accel-buffering", "no");
+    if let Some(id) = reconciliation {
+        response = response.header(MERCURE_LAST_EVENT_ID, id);
+    }
+    Ok(response.body(Body::from_bytes_stream(body)))
 }
 
 /// The last frames of a stream ended by shutdown: the state clients should

@@ -7,6 +7,7 @@ pub mod admin;
 pub mod events;
 pub mod health;
 pub mod items;
+pub mod mercure;
 pub mod publish;
 
 use crate::http::error::ApiError;

@@ -350,6 +350,7 @@ pub fn route_label(path: &str) -> &'static str {
         ["", "ready"] => "/ready",
         ["", "metrics"] => "/metrics",
         ["", "api", "openapi.json"] => "/api/openapi.json",
+        ["", ".well-known", "mercure"] => "/.well-known/mercure",
         _ => "static",
     }
 }

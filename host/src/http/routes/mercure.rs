@@ -1,0 +1,91 @@
+//! `POST /.well-known/mercure`: the Mercure protocol's publish.
+//!
+//! The body is `application/x-www-form-urlencoded`: `topic` (repeatable,
+//! at least one; the first is canonical), `data`, `private` (its presence
+//! alone marks the update), `id`, `type` and `retry` (digits only); fields
+//! the protocol does not define are ignored. The rules are those of every
+//! publish (`http/publishing.rs`): no topic in the hub's reserved namespace
+//! nor `*`, no `type` the server emits (`mercure` included), no id starting
+//! with `#` or equal to `earliest`, no control or format character in any
+//! value. The answer is `200 text/plain; charset=utf-8` whose body is the
+//! update's id: the publisher's, or the generated `#<epoch>-<seq>`.
+//!
+//! The stream of the same path is served by `routes/events.rs`.
+
+use std::sync::Arc;
+
+use poem::http::StatusCode;
+use poem::web::Data;
+use poem::{Body, Request, Response, handler};
+
+use crate::http::body::read_body;
+use crate::http::error::ApiError;
+use crate::http::publishing::{self, Fields};
+use crate::http::selectors::form_pairs;
+use crate::http::state::AppState;
+
+/// The fields of a form body.
+fn fields(body: &str) -> Result<Fields, ApiError> {
+    let mut fields = Fields::default();
+    let mut data = None;
+    for (name, value) in form_pairs(body)? {
+        match name.as_str() {
+            "topic" => fields.topics.push(value),
+            "data" => data = Some(value),
+            "private" => fields.private = true,
+            "id" => fields.id = Some(value),
+            "type" => fields.kind = Some(value),
+            "retry" if value.is_empty() || !value.bytes().all(|b| b.is_ascii_digit()) => {
+                return Err(ApiError::bad_request(format!(
+                    "retry: {value:?} is not a number of milliseconds"
+                )));
+            }
+            // Known and checked; a stored event keeps no retry of its own,
+            // the stream's `retry:` is the server's (`--retry-ms`).
+            "retry" => {}
+            _ => {} // the protocol: unknown fields are ignored
+        }
+    }
+    if fields.topics.is_empty() {
+        return Err(ApiError::bad_request(
+            "topic: an update needs at least one".to_owned(),
+        ));
+    }
+    fields.data = data.unwrap_or_default();
+    Ok(fields)
+}
+
+/// Publishes one update; answers its id as text.
+#[handler]
+pub async fn publish(
+    req: &Request,
+    body: Body,
+    state: Data<&Arc<AppState>>,
+) -> Result<Response, ApiError> {
+    let publisher = publishing::publisher(req, &state)?;
+    let form = req
+        .content_type()
+        .and_then(|t| t.split(';').next())
+        .is_some_and(|t| {
+            t.trim()
+                .eq_ignore_ascii_case("application/x-www-form-urlencoded")
+        });
+    if !form {
+        return Err(ApiError::new(
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "unsupported_media_type",
+            "a publish is application/x-www-form-urlencoded",
+        ));
+    }
+    let body = read_body(body, state.config.max_body_bytes).await?;
+    let body = std::str::from_utf8(&body)
+        .map_err(|_| ApiError::bad_request("the body is not UTF-8".to_owned()))?;
+    let event = fields(body)?.into_event(&state)?;
+    let supplied = event.supplied_id.clone();
+    let id = publishing::publish(&state, &publisher, event).await?;
+    let id = supplied.map_or_else(|| format!("#{id}"), |s| s.to_string());
+    Ok(Response::builder()
+        .status(StatusCode::OK)
+        .content_type("text/plain; charset=utf-8")
+        .body(id))
+}
