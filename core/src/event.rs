@@ -3,7 +3,7 @@
 use std::fmt;
 use std::sync::Arc;
 
-use bytes::Bytes;
+use bytes::{Bytes, BytesMut};
 
 use crate::id::{EventId, SuppliedId};
 use crate::topic::Topic;
@@ -112,6 +112,9 @@ pub struct Event {
     /// The publisher's id for the event: its SSE id instead of the
     /// generated `<epoch>-<seq>` (which still places it in the history).
     pub supplied_id: Option<SuppliedId>,
+    /// A reconnection delay for the client, in milliseconds: a `retry:`
+    /// line in the event's frame.
+    pub retry: Option<u64>,
 }
 
 impl Event {
@@ -128,7 +131,14 @@ impl Event {
             topics: Vec::new(),
             private: false,
             supplied_id: None,
+            retry: None,
         }
+    }
+
+    /// The event with a `retry:` of `ms` milliseconds in its frame.
+    pub fn with_retry(mut self, ms: Option<u64>) -> Event {
+        self.retry = ms;
+        self
     }
 
     /// The event with `kind` instead of the kind it has.
@@ -163,6 +173,7 @@ pub struct StoredEvent {
     id: EventId,
     kind: Option<Kind>,
     supplied_id: Option<SuppliedId>,
+    retry: Option<u64>,
     data: Bytes,
     frame: Bytes,
     /// Whether `data` is a slice of `frame` rather than a copy.
@@ -187,8 +198,14 @@ impl StoredEvent {
         // Kinds and ids are validated on construction, so they never carry
         // CR, LF or NUL and encoding cannot fail.
         let kind = event.kind.as_ref().map(Kind::as_str);
-        let frame = wire::event_frame(Some(id_text), kind, &event.data)
+        let mut frame = wire::event_frame(Some(id_text), kind, &event.data)
             .expect("validated id and kind encode");
+        if let Some(ms) = event.retry {
+            // The retry line before the blank line that ends the frame.
+            let mut with_retry = BytesMut::from(&frame[..frame.len() - 1]);
+            wire::encode_retry(&mut with_retry, ms);
+            frame = with_retry.freeze();
+        }
         // Single-line data (all compact JSON) is a slice of the frame: the
         // payload is stored once.
         let (data, data_in_frame) = match frame_data_slice(&frame, &event.data) {
@@ -199,6 +216,7 @@ impl StoredEvent {
             id,
             kind: event.kind,
             supplied_id: event.supplied_id,
+            retry: event.retry,
             data,
             frame,
             data_in_frame,
@@ -226,6 +244,11 @@ impl StoredEvent {
     /// The id the publisher supplied, which is the event's SSE id.
     pub fn supplied_id(&self) -> Option<&SuppliedId> {
         self.supplied_id.as_ref()
+    }
+
+    /// The reconnection delay its frame carries, if any.
+    pub fn retry(&self) -> Option<u64> {
+        self.retry
     }
 
     /// The event's kind; `None`: sent without an `event:` line.
@@ -336,5 +359,9 @@ mod tests {
         assert_eq!(&ev.frame()[..], b"id: order-42\ndata: x\n\n");
         assert_eq!((ev.kind(), ev.kind_str()), (None, MESSAGE_KIND));
         assert_eq!(ev.id().seq(), 7);
+        let id = EventId::new(Epoch::new("e").unwrap(), 8);
+        let ev = StoredEvent::encode(id, Event::untyped("y").with_retry(Some(250)));
+        assert_eq!(&ev.frame()[..], b"id: e-8\ndata: y\nretry: 250\n\n");
+        assert_eq!((ev.data(), ev.retry()), ("y", Some(250)));
     }
 }

@@ -88,6 +88,7 @@ async fn a_form_publish_reaches_both_endpoints_with_each_ones_id() {
         (ev.id.as_deref(), ev.event.as_str()),
         (Some("urn:uuid:1"), "book.updated")
     );
+    assert_eq!(mercure.retry(), Some(500), "the update's retry: reaches the client");
 
     // Each spelling resumes on each endpoint.
     let native_url = server.url("/api/events");

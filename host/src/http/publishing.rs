@@ -31,6 +31,8 @@ pub struct Fields {
     pub private: bool,
     /// The publisher's id for it, if any.
     pub id: Option<String>,
+    /// A reconnection delay for the client, in milliseconds.
+    pub retry: Option<u64>,
 }
 
 impl Fields {
@@ -91,7 +93,8 @@ impl Fields {
             .with_kind(kind)
             .with_topics(topics)
             .private(self.private)
-            .with_supplied_id(id))
+            .with_supplied_id(id)
+            .with_retry(self.retry))
     }
 }
 

@@ -6,9 +6,10 @@
 //! - **v1** (written before topics existed; still read):
 //!   `seq: u64 LE | kind length: u8 (1..=64) | kind | data`.
 //! - **v2** (written now): `seq: u64 LE | 0xFF | flags: u8 | [kind length:
-//!   u8 | kind] | [id length: u16 LE | id] | topic count: u16 LE | (topic
-//!   length: u16 LE | topic)* | data`. Flag bits: 1 private, 2 has a kind,
-//!   4 has a publisher-supplied id; every other bit set refuses the record.
+//!   u8 | kind] | [id length: u16 LE | id] | [retry: u64 LE] | topic count:
+//!   u16 LE | (topic length: u16 LE | topic)* | data`. Flag bits: 1
+//!   private, 2 has a kind, 4 has a publisher-supplied id, 8 has a retry;
+//!   every other bit set refuses the record.
 //!
 //! Every field is checked again on the way in (kind, id and topic rules),
 //! so a record that decodes is an event the server could have accepted,
@@ -25,6 +26,7 @@ const V2: u8 = 0xFF;
 const PRIVATE: u8 = 1;
 const HAS_KIND: u8 = 2;
 const HAS_ID: u8 = 4;
+const HAS_RETRY: u8 = 8;
 
 /// One event as written to (and read from) the history.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -51,6 +53,9 @@ pub fn encode(out: &mut Vec<u8>, seq: u64, event: &Event) {
     if event.supplied_id.is_some() {
         flags |= HAS_ID;
     }
+    if event.retry.is_some() {
+        flags |= HAS_RETRY;
+    }
     out.push(flags);
     if let Some(kind) = &event.kind {
         // Kinds are at most 128 bytes, ids 256 and topics 1024 (checked
@@ -61,6 +66,9 @@ pub fn encode(out: &mut Vec<u8>, seq: u64, event: &Event) {
     if let Some(id) = &event.supplied_id {
         out.extend_from_slice(&(id.as_str().len() as u16).to_le_bytes());
         out.extend_from_slice(id.as_str().as_bytes());
+    }
+    if let Some(ms) = event.retry {
+        out.extend_from_slice(&ms.to_le_bytes());
     }
     out.extend_from_slice(&(event.topics.len() as u16).to_le_bytes());
     for topic in &event.topics {
@@ -114,7 +122,7 @@ fn decode_one(bytes: &[u8], expected_seq: u64) -> Option<(usize, Record)> {
 
 fn decode_v2(mut r: Reader<'_>) -> Option<Event> {
     let flags = r.byte()?;
-    if flags & !(PRIVATE | HAS_KIND | HAS_ID) != 0 {
+    if flags & !(PRIVATE | HAS_KIND | HAS_ID | HAS_RETRY) != 0 {
         return None;
     }
     let kind = if flags & HAS_KIND != 0 {
@@ -129,6 +137,11 @@ fn decode_v2(mut r: Reader<'_>) -> Option<Event> {
     } else {
         None
     };
+    let retry = if flags & HAS_RETRY != 0 {
+        Some(u64::from_le_bytes(r.take(8)?.try_into().ok()?))
+    } else {
+        None
+    };
     let count = r.u16()?;
     let mut topics = Vec::with_capacity(count.min(64));
     for _ in 0..count {
@@ -139,6 +152,7 @@ fn decode_v2(mut r: Reader<'_>) -> Option<Event> {
         Event::untyped(r.rest()?)
             .with_kind(kind)
             .with_supplied_id(id)
+            .with_retry(retry)
             .with_topics(topics)
             .private(flags & PRIVATE != 0),
     )
@@ -205,7 +219,7 @@ mod tests {
         let kind = Kind::new("book.updated").unwrap();
         let events = [
             rich(),
-            rich().with_kind(Some(kind.clone())),
+            rich().with_kind(Some(kind.clone())).with_retry(Some(1500)),
             Event::new(kind, "{}"),
             Event::untyped(""),
         ];
@@ -257,7 +271,7 @@ mod tests {
         };
         let payload = good[HEADER..].to_vec();
         let mut unknown_flag = payload.clone();
-        unknown_flag[9] |= 8;
+        unknown_flag[9] |= 16;
         let mut bad_topic = payload.clone();
         let at = bad_topic.windows(5).position(|w| w == b"https").unwrap();
         bad_topic[at] = b'\n';

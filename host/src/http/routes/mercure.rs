@@ -35,14 +35,15 @@ fn fields(body: &str) -> Result<Fields, ApiError> {
             "private" => fields.private = true,
             "id" => fields.id = Some(value),
             "type" => fields.kind = Some(value),
-            "retry" if value.is_empty() || !value.bytes().all(|b| b.is_ascii_digit()) => {
-                return Err(ApiError::bad_request(format!(
-                    "retry: {value:?} is not a number of milliseconds"
-                )));
+            "retry" => {
+                let digits = !value.is_empty() && value.bytes().all(|b| b.is_ascii_digit());
+                let ms = value.parse().ok().filter(|_| digits).ok_or_else(|| {
+                    ApiError::bad_request(format!(
+                        "retry: {value:?} is not a number of milliseconds"
+                    ))
+                })?;
+                fields.retry = Some(ms);
             }
-            // Known and checked; a stored event keeps no retry of its own,
-            // the stream's `retry:` is the server's (`--retry-ms`).
-            "retry" => {}
             _ => {} // the protocol: unknown fields are ignored
         }
     }

@@ -4,8 +4,8 @@
 //! and optionally `type` (the SSE event name; without one browsers see a
 //! `message`), `topics` (the first is canonical), `private` (only
 //! subscribers whose token grants one of its topics receive it; needs a
-//! topic) and `id` (the event's SSE id and resume position instead of the
-//! generated one). Every field is checked before anything is stored.
+//! topic), `id` (the event's SSE id and resume position instead of the
+//! generated one) and `retry` (milliseconds: a `retry:` line in its frame). Every field is checked before anything is stored.
 
 use std::sync::Arc;
 
@@ -32,6 +32,7 @@ struct PublishRequest {
     #[serde(default)]
     private: bool,
     id: Option<String>,
+    retry: Option<u64>,
 }
 
 /// Publishes one event; answers `202 {"id": "<event id>"}`, the id being
@@ -51,6 +52,7 @@ pub async fn publish(
         topics: input.topics,
         private: input.private,
         id: input.id,
+        retry: input.retry,
     };
     let event = fields.into_event(&state)?;
     let supplied = event.supplied_id.clone();

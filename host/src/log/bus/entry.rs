@@ -50,12 +50,18 @@ fn event_of(entry: &StreamId) -> Option<Event> {
         Some(i) => Some(SuppliedId::new(i).ok()?),
         None => None,
     };
+    let retry = match field("r")? {
+        Some(r) if r.bytes().all(|b| b.is_ascii_digit()) => Some(r.parse().ok()?),
+        Some(_) => return None,
+        None => None,
+    };
     Some(
         Event::untyped(data)
             .with_kind(kind)
             .with_topics(topics)
             .private(private)
-            .with_supplied_id(id),
+            .with_supplied_id(id)
+            .with_retry(retry),
     )
 }
 
@@ -92,12 +98,14 @@ mod tests {
             ("t", b"https://ex.com/a\n/b"),
             ("p", b"1"),
             ("i", b"order-1"),
+            ("r", b"2500"),
         ]);
         let r = record_of(&full).unwrap();
         assert_eq!(r.event.kind, None);
         assert_eq!(r.event.topics.len(), 2);
         assert!(r.event.private);
         assert_eq!(r.event.supplied_id.unwrap().as_str(), "order-1");
+        assert_eq!(r.event.retry, Some(2500));
         for bad in [
             entry(&[("k", b"bad\x01kind"), ("d", b"{}")]),
             entry(&[("k", b"note"), ("d", &[0xff])]),
@@ -105,6 +113,7 @@ mod tests {
             entry(&[("d", b""), ("p", b"yes")]),
             entry(&[("d", b""), ("t", b"a\n\nb")]),
             entry(&[("d", b""), ("i", b"#frag")]),
+            entry(&[("d", b""), ("r", b"-1")]),
         ] {
             assert!(record_of(&bad).is_err(), "{bad:?}");
         }

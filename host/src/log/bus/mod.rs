@@ -14,7 +14,8 @@
 //!   `…:ids-next`), all with the hash tag `{<key>}` so they share a slot in
 //!   Redis Cluster. `v2` is the entry format: fields `d` (data), and when
 //!   present `k` (kind), `t` (topics, one per line: topics hold no line
-//!   break), `p` (`1`: private) and `i` (the supplied id). A node of the
+//!   break), `p` (`1`: private), `i` (the supplied id) and `r` (retry, in
+//!   milliseconds). A node of the
 //!   previous format reads other keys, so it never serves a private event
 //!   as public, and the histories' epochs differ, so ids never mix.
 //! - The stream is capped at `<bus-history>` entries; replay older than a
@@ -258,7 +259,8 @@ impl Bus {
                     .arg(&event.data)
                     .arg(topics.join("\n"))
                     .arg(if event.private { "1" } else { "" })
-                    .arg(event.supplied_id.as_ref().map_or("", SuppliedId::as_str));
+                    .arg(event.supplied_id.as_ref().map_or("", SuppliedId::as_str))
+                    .arg(event.retry.map(|ms| ms.to_string()).unwrap_or_default());
             }
             let appended: Vec<String> =
                 bounded(self.config.timeout, call.invoke_async(&mut conn)).await?;

@@ -1,8 +1,8 @@
 //! The server-side scripts of the bus: each runs atomically in Redis, so
 //! an append, its id maps and the trim are one step.
 
-/// Appends a batch (`ARGV[3..]`: five values per event: kind, data, topics,
-/// private, supplied id; empty for none) only while the epoch key still
+/// Appends a batch (`ARGV[3..]`: six values per event: kind, data, topics,
+/// private, supplied id, retry; empty for none) only while the epoch key still
 /// names the caller's epoch; returns the entry ids in order. One script run
 /// appends the whole batch, so under load a round trip and a script call
 /// carry many events. A supplied id is chained to its previous occurrence
@@ -15,13 +15,14 @@ if redis.call('GET', KEYS[1]) ~= ARGV[1] then
   return redis.error_reply('EPOCH the bus history was reset')
 end
 local ids = {}
-for i = 3, #ARGV, 5 do
+for i = 3, #ARGV, 6 do
   local f = {'d', ARGV[i + 1]}
   if ARGV[i] ~= '' then f[#f + 1] = 'k'; f[#f + 1] = ARGV[i] end
   if ARGV[i + 2] ~= '' then f[#f + 1] = 't'; f[#f + 1] = ARGV[i + 2] end
   if ARGV[i + 3] == '1' then f[#f + 1] = 'p'; f[#f + 1] = '1' end
   local sid = ARGV[i + 4]
   if sid ~= '' then f[#f + 1] = 'i'; f[#f + 1] = sid end
+  if ARGV[i + 5] ~= '' then f[#f + 1] = 'r'; f[#f + 1] = ARGV[i + 5] end
   local id = redis.call('XADD', KEYS[2], '0-*', unpack(f))
   ids[#ids + 1] = id
   if sid ~= '' then
