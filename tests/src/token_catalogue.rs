@@ -45,6 +45,9 @@ pub const SUBSCRIBER: Key = Key::Private {
 pub const INVALID: &str = r#"Bearer realm="tidings", error="invalid_token", error_description="the access token is invalid""#;
 /// The challenge when a token is missing.
 pub const BARE: &str = r#"Bearer realm="tidings""#;
+/// The hub's protected resource metadata, for [`HUB_URL`].
+pub const METADATA: &str =
+    "https://hub.example.com/.well-known/oauth-protected-resource/.well-known/mercure";
 
 /// A server with both keys, the issuer, the hub URL and [`APP`] as its
 /// CORS origin (and the harness's editor token).
@@ -113,6 +116,10 @@ pub fn check(name: &str, answer: &Answer, want: Refusal) {
         .challenge
         .as_deref()
         .unwrap_or_else(|| panic!("{name}: no WWW-Authenticate: {answer:?}"));
+    // Every challenge points to the hub's protected resource metadata.
+    let challenge = challenge
+        .strip_suffix(&format!(r#", resource_metadata="{METADATA}""#))
+        .unwrap_or_else(|| panic!("{name}: no resource_metadata: {challenge}"));
     match want.error {
         None => assert_eq!(challenge, BARE, "{name}"),
         // Every refused token reads the same, whichever check failed.

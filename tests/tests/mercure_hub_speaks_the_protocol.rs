@@ -88,7 +88,11 @@ async fn a_form_publish_reaches_both_endpoints_with_each_ones_id() {
         (ev.id.as_deref(), ev.event.as_str()),
         (Some("urn:uuid:1"), "book.updated")
     );
-    assert_eq!(mercure.retry(), Some(500), "the update's retry: reaches the client");
+    assert_eq!(
+        mercure.retry(),
+        Some(500),
+        "the update's retry: reaches the client"
+    );
 
     // Each spelling resumes on each endpoint.
     let native_url = server.url("/api/events");
@@ -305,5 +309,74 @@ async fn an_idle_hub_stream_gets_keep_alive_comments() {
             break;
         }
     }
-    assert_eq!(kinds.last().map(String::as_str), Some("heartbeat"), "{kinds:?}");
+    assert_eq!(
+        kinds.last().map(String::as_str),
+        Some("heartbeat"),
+        "{kinds:?}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn item_responses_link_the_hub_and_the_metadata_names_the_resource() {
+    let server = Tidings::start(&[]).await;
+    let origin = format!("http://{}", server.addr);
+    let resp = http()
+        .post(server.url("/api/items"))
+        .bearer_auth(EDITOR_TOKEN)
+        .json(&serde_json::json!({"part_number": "X-1", "description": "a part"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status().as_u16(), 201);
+    let head = server.head().await;
+    let links = |resp: &reqwest::Response| -> Vec<String> {
+        resp.headers()
+            .get_all("link")
+            .iter()
+            .map(|v| v.to_str().unwrap().to_owned())
+            .collect()
+    };
+    let hub = format!("<{origin}/.well-known/mercure>; rel=\"mercure\"; last-event-id=\"#{head}\"");
+    let me = format!("<{origin}/items/X-1>; rel=\"self\"");
+    assert_eq!(links(&resp), [hub.clone(), me.clone()]);
+    let got = http()
+        .get(server.url("/api/items/X-1"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(links(&got), [hub, me]);
+
+    // The link's last id resumes on the hub after the create's event.
+    let url = server.url(&format!(
+        "/.well-known/mercure?match={}&last_event_id={}",
+        enc(&format!("{origin}/items/X-1")),
+        enc(&format!("#{head}"))
+    ));
+    let mut client = SseClient::connect(&url, None).await;
+    assert!(client.next_stored(QUIET).await.is_none(), "nothing missed");
+    http()
+        .put(server.url("/api/items/X-1"))
+        .bearer_auth(EDITOR_TOKEN)
+        .json(&serde_json::json!({"description": "b"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        client.next_stored(WAIT).await.unwrap().event,
+        "item.updated"
+    );
+
+    let (status, doc) = server
+        .get_json("/.well-known/oauth-protected-resource/.well-known/mercure")
+        .await;
+    assert_eq!(status, 200);
+    assert_eq!(doc["resource"], format!("{origin}/.well-known/mercure"));
+    assert_eq!(
+        doc["authorization_details_types_supported"][0],
+        "https://mercure.rocks/authorization-detail"
+    );
+    assert_eq!(
+        doc["mercure_matcher_types_supported"],
+        serde_json::json!(["exact", "urlpattern"])
+    );
 }

@@ -214,7 +214,10 @@ async fn refuse(
     route: &'static str,
 ) {
     let status = err.status().as_u16();
-    write_response(&mut socket, err.into_response(), grant).await;
+    let mut resp = err.into_response();
+    let metadata = crate::http::metadata_url(&state.config.hub());
+    crate::http::point_to_metadata(resp.headers_mut(), &metadata);
+    write_response(&mut socket, resp, grant).await;
     state.metrics.record_request(route, status);
 }
 

@@ -26,6 +26,7 @@ use std::sync::Arc;
 use poem::endpoint::{BoxEndpoint, StaticFilesEndpoint};
 use poem::middleware::Cors;
 use poem::{Endpoint, EndpointExt, IntoResponse, Route, get, post, put};
+use tidings_core::topic::HubUrl;
 
 use self::credentials::Credentials;
 use self::state::AppState;
@@ -58,6 +59,10 @@ pub fn app(state: Arc<AppState>, credentials: Arc<Credentials>) -> BoxEndpoint<'
             get(routes::events::hub_events).post(routes::mercure::publish),
         )
         .at(
+            metadata_path(&state.config.hub()),
+            get(routes::mercure::metadata),
+        )
+        .at(
             "/api/items",
             get(routes::items::list).post(routes::items::create),
         )
@@ -85,21 +90,76 @@ pub fn app(state: Arc<AppState>, credentials: Arc<Credentials>) -> BoxEndpoint<'
             // Through `get` so HEAD is answered as GET without a body.
             get(StaticFilesEndpoint::new(&state.config.web_dir).index_file("index.html")),
         );
+    let metadata = metadata_url(&state.config.hub());
     api.with_if(cors.is_some(), cors.unwrap_or_default())
         .data(state)
         .data(credentials)
         .catch_all_error(|err| async move { error::from_poem(err) })
         .around(move |ep, req| {
             let metrics = metrics.clone();
+            let metadata = metadata.clone();
             async move {
                 let route = route_label(req.uri().path());
-                let resp = match ep.call(req).await {
+                let mut resp = match ep.call(req).await {
                     Ok(resp) => resp.into_response(),
                     Err(err) => error::from_poem(err),
                 };
+                point_to_metadata(resp.headers_mut(), &metadata);
                 metrics.record_request(route, resp.status().as_u16());
                 Ok(resp)
             }
         })
         .boxed()
+}
+
+/// Where the hub's protected resource metadata (RFC 9728) is: the
+/// well-known path inserted before the hub URL's path.
+///
+/// ```
+/// use tidings_core::topic::HubUrl;
+/// let hub = HubUrl::parse("https://hub.example.com/.well-known/mercure").unwrap();
+/// assert_eq!(
+///     tidings_host::http::metadata_url(&hub),
+///     "https://hub.example.com/.well-known/oauth-protected-resource/.well-known/mercure"
+/// );
+/// ```
+pub fn metadata_url(hub: &HubUrl) -> String {
+    let url = hub.as_str();
+    let path_at = url
+        .find("://")
+        .and_then(|i| url[i + 3..].find('/').map(|j| i + 3 + j))
+        .unwrap_or(url.len());
+    let path = url[path_at..].split(['?', '#']).next().unwrap_or("");
+    let path = if path == "/" { "" } else { path };
+    format!("{}{METADATA_PATH}{path}", &url[..path_at])
+}
+
+/// The path of [`metadata_url`] on this server.
+fn metadata_path(hub: &HubUrl) -> String {
+    let url = metadata_url(hub);
+    let after_scheme = url.find("://").map_or(0, |i| i + 3);
+    url[after_scheme..]
+        .find('/')
+        .map_or_else(|| "/".to_owned(), |i| url[after_scheme + i..].to_owned())
+}
+
+/// The path RFC 9728 puts protected resource metadata under.
+pub const METADATA_PATH: &str = "/.well-known/oauth-protected-resource";
+
+/// Adds the `resource_metadata` parameter to a `WWW-Authenticate: Bearer`
+/// challenge, as the draft asks of every one.
+pub fn point_to_metadata(headers: &mut poem::http::HeaderMap, metadata: &str) {
+    let Some(value) = headers.get(poem::http::header::WWW_AUTHENTICATE) else {
+        return;
+    };
+    let Ok(challenge) = value.to_str() else {
+        return;
+    };
+    if !challenge.starts_with("Bearer") || challenge.contains("resource_metadata=") {
+        return;
+    }
+    let pointed = format!("{challenge}, resource_metadata=\"{metadata}\"");
+    if let Ok(value) = poem::http::HeaderValue::from_str(&pointed) {
+        headers.insert(poem::http::header::WWW_AUTHENTICATE, value);
+    }
 }

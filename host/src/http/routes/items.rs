@@ -5,13 +5,13 @@
 use std::sync::Arc;
 use std::time::SystemTime;
 
-use poem::http::StatusCode;
+use poem::http::{HeaderValue, StatusCode, header};
 use poem::web::{Data, Path};
 use poem::{Body, Request, Response, handler};
 use serde::Serialize;
 use serde_json::json;
 use tidings_core::topic::Topic;
-use tidings_core::{Event, Kind};
+use tidings_core::{Event, EventId, Kind};
 
 use crate::http::body::{json_body, json_response, read_body};
 use crate::http::error::ApiError;
@@ -64,11 +64,36 @@ async fn emit(state: &AppState, kind: &'static str, part_number: &str, data: &im
     }
 }
 
+/// `resp` with the Mercure protocol's discovery links: the hub, with the
+/// last event id as of `head` (read before the resource, so a client that
+/// subscribes from it misses no later change), and the item's topic as
+/// `rel="self"` when the resource is one item's.
+fn linked(mut resp: Response, state: &AppState, head: &EventId, part: Option<&str>) -> Response {
+    let hub = format!(
+        "<{}>; rel=\"mercure\"; last-event-id=\"#{head}\"",
+        state.config.hub()
+    );
+    let links = std::iter::once(hub)
+        .chain(part.map(|pn| format!("<{}>; rel=\"self\"", item_topic(&state.config, pn))));
+    for link in links {
+        if let Ok(value) = HeaderValue::from_str(&link) {
+            resp.headers_mut().append(header::LINK, value);
+        }
+    }
+    resp
+}
+
 /// `GET /api/items`
 #[handler]
 pub async fn list(state: Data<&Arc<AppState>>) -> Result<Response, ApiError> {
+    let head = state.hub.broker().head();
     let items = state.items.list().await?;
-    Ok(json_response(StatusCode::OK, &items))
+    Ok(linked(
+        json_response(StatusCode::OK, &items),
+        &state,
+        &head,
+        None,
+    ))
 }
 
 /// `GET /api/items/{part_number}`
@@ -78,8 +103,14 @@ pub async fn get(
     state: Data<&Arc<AppState>>,
 ) -> Result<Response, ApiError> {
     let pn = checked(&pn)?;
+    let head = state.hub.broker().head();
     let item = state.items.get(pn).await?;
-    Ok(json_response(StatusCode::OK, &item))
+    Ok(linked(
+        json_response(StatusCode::OK, &item),
+        &state,
+        &head,
+        Some(pn),
+    ))
 }
 
 /// `POST /api/items`
@@ -95,7 +126,9 @@ pub async fn create(
     let _write = state.begin_write(true)?;
     let item = state.items.create(input, SystemTime::now()).await?;
     emit(&state, "item.created", &item.part_number, &item).await;
-    Ok(json_response(StatusCode::CREATED, &item))
+    let head = state.hub.broker().head();
+    let resp = json_response(StatusCode::CREATED, &item);
+    Ok(linked(resp, &state, &head, Some(&item.part_number)))
 }
 
 /// `PUT /api/items/{part_number}`
@@ -113,7 +146,13 @@ pub async fn update(
     let _write = state.begin_write(true)?;
     let item = state.items.update(pn, input, SystemTime::now()).await?;
     emit(&state, "item.updated", &item.part_number, &item).await;
-    Ok(json_response(StatusCode::OK, &item))
+    let head = state.hub.broker().head();
+    Ok(linked(
+        json_response(StatusCode::OK, &item),
+        &state,
+        &head,
+        Some(pn),
+    ))
 }
 
 /// `DELETE /api/items/{part_number}`
@@ -138,8 +177,10 @@ pub async fn revisions(
     state: Data<&Arc<AppState>>,
 ) -> Result<Response, ApiError> {
     let pn = checked(&pn)?;
+    let head = state.hub.broker().head();
     let revisions = state.items.list_revisions(pn).await?;
-    Ok(json_response(StatusCode::OK, &revisions))
+    let resp = json_response(StatusCode::OK, &revisions);
+    Ok(linked(resp, &state, &head, Some(pn)))
 }
 
 /// `POST /api/items/{part_number}/revisions`
@@ -160,7 +201,9 @@ pub async fn add_revision(
         .add_revision(pn, input, SystemTime::now())
         .await?;
     emit(&state, "revision.created", &revision.part_number, &revision).await;
-    Ok(json_response(StatusCode::CREATED, &revision))
+    let head = state.hub.broker().head();
+    let resp = json_response(StatusCode::CREATED, &revision);
+    Ok(linked(resp, &state, &head, Some(pn)))
 }
 
 /// `POST /api/items/import`: CSV (`text/csv`) or ODS, all or nothing.

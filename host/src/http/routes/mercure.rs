@@ -10,7 +10,9 @@
 //! value. The answer is `200 text/plain; charset=utf-8` whose body is the
 //! update's id: the publisher's, or the generated `#<epoch>-<seq>`.
 //!
-//! The stream of the same path is served by `routes/events.rs`.
+//! The stream of the same path is served by `routes/events.rs`. The hub's
+//! protected resource metadata (RFC 9728), which every Bearer challenge
+//! points to, is served here too.
 
 use std::sync::Arc;
 
@@ -89,4 +91,23 @@ pub async fn publish(
         .status(StatusCode::OK)
         .content_type("text/plain; charset=utf-8")
         .body(id))
+}
+
+/// The protected resource metadata document (RFC 9728, as the draft
+/// profiles it): the resource identifier tokens must name in `aud`, the
+/// authorization detail type, how a token may be presented, the matcher
+/// types of selectors.
+#[handler]
+pub fn metadata(state: Data<&Arc<AppState>>) -> Response {
+    let config = &state.config;
+    let mut doc = serde_json::json!({
+        "resource": config.hub().as_str(),
+        "authorization_details_types_supported": [crate::tokens::DETAIL_TYPE],
+        "bearer_methods_supported": ["header"],
+        "mercure_matcher_types_supported": ["exact", "urlpattern"],
+    });
+    if config.publisher_jwt_key.is_some() || config.subscriber_jwt_key.is_some() {
+        doc["mercure_cookie"] = config.jwt_cookie.clone().into();
+    }
+    crate::http::body::json_response(StatusCode::OK, &doc)
 }
