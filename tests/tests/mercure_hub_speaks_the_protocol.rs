@@ -380,3 +380,28 @@ async fn item_responses_link_the_hub_and_the_metadata_names_the_resource() {
         serde_json::json!(["exact", "urlpattern"])
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_stream_lifetime_ends_streams_with_retry_and_they_resume() {
+    let server = Tidings::start(&["--stream-lifetime", "700ms", "--retry-ms", "1234"]).await;
+    let book = enc(BOOK);
+    let hub = server.url(&format!("/.well-known/mercure?match={book}"));
+    let mut client = SseClient::connect(&hub, None).await;
+    let first = post(&server, &format!("topic={book}&data=1")).await.1;
+    assert_eq!(
+        client.next_stored(WAIT).await.unwrap().id.as_ref(),
+        Some(&first)
+    );
+    let started = tokio::time::Instant::now();
+    while client.next(WAIT).await.is_some() {}
+    assert!(client.ended(), "the lifetime ended the stream");
+    assert!(started.elapsed() < WAIT, "on time");
+    assert_eq!(
+        client.retry(),
+        Some(1234),
+        "its last frame says when to come back"
+    );
+    let second = post(&server, &format!("topic={book}&data=2")).await.1;
+    let mut again = SseClient::connect(&hub, Some(client.last_event_id())).await;
+    assert_eq!(again.next_stored(WAIT).await.unwrap().id, Some(second));
+}

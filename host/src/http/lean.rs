@@ -21,7 +21,7 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 use tokio::time::sleep;
 
-use crate::http::credentials::{Presented, expiry_notice};
+use crate::http::credentials::Presented;
 use crate::http::error::ApiError;
 use crate::http::routes::events::{self, Endpoint, MERCURE_LAST_EVENT_ID, Step};
 use crate::http::selectors::HUB_PATH;
@@ -120,12 +120,9 @@ pub async fn serve(mut socket: TcpStream, req: StreamRequest, state: Arc<AppStat
     };
     drop(query);
     opening.authorize(access.authorization);
-    // A stream opened with a token ends when the token does.
-    let mut expiry = access.expires_at.map(|at| {
-        Box::pin(sleep(
-            at.duration_since(SystemTime::now()).unwrap_or_default(),
-        ))
-    });
+    // A stream ends when its token expires or its lifetime is up.
+    let ending = events::Ending::of(&state, access.expires_at);
+    let mut expiry = ending.as_ref().map(|e| Box::pin(sleep(e.left())));
     let mut step = match opening.step(&state).await {
         Ok(step) => step,
         Err(err) => return refuse(socket, err, grant.as_deref(), &state, route).await,
@@ -194,7 +191,8 @@ pub async fn serve(mut socket: TcpStream, req: StreamRequest, state: Arc<AppStat
                 }
             }
             () = async { expiry.as_mut().expect("guarded").await }, if expiry.is_some() => {
-                let _ = wr.write_all(&expiry_notice()).await;
+                let last = ending.as_ref().map(|e| e.frame.clone()).unwrap_or_default();
+                let _ = wr.write_all(&last).await;
                 let _ = wr.shutdown().await;
                 return;
             }

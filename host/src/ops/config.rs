@@ -134,6 +134,12 @@ pub struct Config {
     #[arg(long, env = "TIDINGS_HEARTBEAT_INTERVAL", default_value = "15s", value_parser = duration)]
     pub heartbeat_interval: Duration,
 
+    /// End every stream after this long (`30m`, `1h`), with a `retry:`, so
+    /// the client reconnects with its last id: long-lived connections get
+    /// rebalanced and pick up a rotated token. Off by default.
+    #[arg(long, env = "TIDINGS_STREAM_LIFETIME", value_parser = duration)]
+    pub stream_lifetime: Option<Duration>,
+
     /// Reconnection delay advertised to clients with `retry:`, in milliseconds.
     #[arg(long, env = "TIDINGS_RETRY_MS", default_value_t = 2000)]
     pub retry_ms: u64,

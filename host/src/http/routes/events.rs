@@ -330,23 +330,25 @@ pub async fn stream_response(
             .right_stream()
         }
     });
-    // A stream opened with a token ends when the token does, with a
-    // notice; otherwise it ends at shutdown with the farewell.
-    let expires_at = access.expires_at;
-    let expiry = async move {
-        match expires_at {
-            Some(at) => sleep(at.duration_since(SystemTime::now()).unwrap_or_default()).await,
-            None => std::future::pending().await,
+    // A stream ends when its token expires or its lifetime is up, with
+    // that ending's frame; otherwise at shutdown with the farewell.
+    let ending = Arc::new(Ending::of(state, access.expires_at));
+    let until = {
+        let ending = ending.clone();
+        async move {
+            match ending.as_ref() {
+                Some(ending) => sleep(ending.left()).await,
+                None => std::future::pending().await,
+            }
         }
     };
-    let live = live.take_until(expiry);
+    let live = live.take_until(until);
     let farewell = {
         let state = Arc::clone(state);
         stream::once(async move {
-            if expires_at.is_some_and(|at| SystemTime::now() >= at) {
-                expiry_notice()
-            } else {
-                farewell(&state)
+            match ending.as_ref() {
+                Some(ending) if SystemTime::now() >= ending.at => ending.frame.clone(),
+                _ => farewell(&state),
             }
         })
     };
@@ -364,6 +366,52 @@ pub async fn stream_response(
         response = response.header(MERCURE_LAST_EVENT_ID, id);
     }
     Ok(response.body(Body::from_bytes_stream(body)))
+}
+
+/// When a stream ends before shutdown, and what it is sent last: its
+/// token's expiry (a `stream.expired` notice), or `--stream-lifetime`
+/// (a `retry:`, so the client resumes with its last id), whichever comes
+/// first.
+#[derive(Debug)]
+pub struct Ending {
+    /// When.
+    pub at: SystemTime,
+    /// The last frame.
+    pub frame: Bytes,
+}
+
+impl Ending {
+    /// The ending of a stream opened now whose token expires at
+    /// `token_expires` (`None`: no token, or one without `exp`).
+    pub fn of(state: &AppState, token_expires: Option<SystemTime>) -> Option<Ending> {
+        let now = SystemTime::now();
+        let lifetime = state.config.stream_lifetime.map(|l| now + l);
+        match (token_expires, lifetime) {
+            (Some(token), Some(life)) if life < token => Some(Ending::lifetime(state, life)),
+            (Some(token), _) => Some(Ending {
+                at: token,
+                frame: expiry_notice(),
+            }),
+            (None, Some(life)) => Some(Ending::lifetime(state, life)),
+            (None, None) => None,
+        }
+    }
+
+    fn lifetime(state: &AppState, at: SystemTime) -> Ending {
+        let mut frame = BytesMut::new();
+        wire::encode_retry(&mut frame, state.config.retry_ms);
+        Ending {
+            at,
+            frame: frame.freeze(),
+        }
+    }
+
+    /// Time left from now (zero once due).
+    pub fn left(&self) -> std::time::Duration {
+        self.at
+            .duration_since(SystemTime::now())
+            .unwrap_or_default()
+    }
 }
 
 /// The last frames of a stream ended by shutdown: the state clients should
