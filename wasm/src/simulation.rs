@@ -145,7 +145,7 @@ impl Simulation {
     /// const sim = new Simulation({ seed: 1 });
     /// console.assert(sim.publish("note", "hi") === "s1-1");
     /// let threw = false;
-    /// try { sim.publish("bad type", "x"); } catch (e) { threw = true; }
+    /// try { sim.publish("bad\ntype", "x"); } catch (e) { threw = true; }
     /// console.assert(threw);
     /// const slow = new Simulation({ commitLatencyMs: 10, publishQueue: 1 });
     /// console.assert(slow.publish("note", "a") === undefined);   // being written

@@ -102,4 +102,32 @@ both! {
         let e = &s.clients()[0];
         assert_eq!((e.received, e.wakeups, e.idle_wakeups), (10, 7, 1));
     }
+
+    fn others_events_wrapping_the_ring_do_not_lag_a_quiet_client() {
+        let mut s = Sim::new(SimConfig { ring_size: 8, ..SimConfig::default() }).unwrap();
+        s.set_filter("T", only("P-001")).unwrap();
+        s.connect("T", true).unwrap();
+        s.stall("T").unwrap();
+        for n in 0..20 {
+            s.publish_update(&to("P-002", false, n)).unwrap();
+        }
+        let t = s.clients()[0].clone();
+        assert!(t.cursor.unwrap() < s.ring().tail, "the ring wrapped past its cursor");
+        assert_eq!((t.backlog, t.behind_ring), (Some(0), false), "nothing it reads was lost");
+        s.resume("T").unwrap();
+        assert_eq!(s.clients()[0].resets, 0);
+
+        // One of its own events evicted unread: that is a lag.
+        s.stall("T").unwrap();
+        s.publish_update(&to("P-001", false, 99)).unwrap();
+        assert_eq!(s.clients()[0].backlog, Some(1));
+        for n in 0..8 {
+            s.publish_update(&to("P-002", false, n)).unwrap();
+        }
+        let t = s.clients()[0].clone();
+        assert_eq!((t.backlog, t.behind_ring), (Some(0), true));
+        s.resume("T").unwrap();
+        let t = s.clients()[0].clone();
+        assert_eq!((t.resets, t.behind_ring, t.received), (1, false, 0));
+    }
 }

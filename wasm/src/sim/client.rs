@@ -186,6 +186,11 @@ pub(super) struct Client {
     /// Seq of the last stored event read on this connection (at connect,
     /// the one its delivery starts after).
     pub(super) position: u64,
+    /// Events the ring holds past its cursor that its filter admits.
+    pub(super) backlog: u64,
+    /// Whether such an event was evicted before it read it: its next read
+    /// is a lagged reset.
+    pub(super) lost: bool,
     /// Stored events up to this seq are a replay on this connection.
     pub(super) replay_until: u64,
     /// Stored events up to this seq are a catch-up after a stall.
@@ -213,6 +218,8 @@ impl Client {
             filter: ClientFilter::default(),
             topic_filter: TopicFilter::default(),
             position: 0,
+            backlog: 0,
+            lost: false,
             replay_until: 0,
             catch_up_until: 0,
         }
@@ -249,6 +256,9 @@ impl Client {
         if woken && self.writes == writes {
             self.idle_wakeups += 1;
         }
+        // Read until pending: nothing it admits is left, and a lag was told.
+        self.backlog = 0;
+        self.lost = false;
         self.sub = Some(sub);
         read
     }

@@ -112,8 +112,14 @@ impl Sim {
     }
 
     /// Mirrors a stored event into the ring view, evicting as the core's
-    /// count bound does.
+    /// count bound does, and keeps each connected client's backlog: the
+    /// events from its cursor on that its filter admits.
     fn store(&mut self, stored: &SharedEvent) {
+        for c in &mut self.clients {
+            if c.sub.is_some() && c.topic_filter.admits(stored.topics(), stored.is_private()) {
+                c.backlog += 1;
+            }
+        }
         self.ring.push_back(RingEntry {
             id: stored.id().to_string(),
             seq: stored.id().seq(),
@@ -131,7 +137,14 @@ impl Sim {
             checked: stored.topics().to_vec(),
         });
         while self.ring.len() > self.config.ring_size {
-            self.ring.pop_front();
+            let gone = self.ring.pop_front().expect("the ring is over its bound");
+            for c in &mut self.clients {
+                let unread = c.sub.as_ref().is_some_and(|sub| sub.cursor() <= gone.seq);
+                if unread && c.topic_filter.admits(&gone.checked, gone.private) {
+                    c.backlog -= 1;
+                    c.lost = true;
+                }
+            }
         }
     }
 
@@ -268,7 +281,14 @@ impl Sim {
             .subscribe_with(options, self.clients[idx].topic_filter.clone())
             .expect("the simulator's broker is open and unlimited");
         let c = &mut self.clients[idx];
-        c.position = sub.cursor().saturating_sub(1);
+        let cursor = sub.cursor();
+        c.backlog = self
+            .ring
+            .iter()
+            .filter(|e| e.seq >= cursor && c.topic_filter.admits(&e.checked, e.private))
+            .count() as u64;
+        c.lost = false;
+        c.position = cursor.saturating_sub(1);
         c.rings_seen = c.flag.rings();
         c.sub = Some(sub);
         c.stalled = false;
@@ -290,6 +310,8 @@ impl Sim {
     pub(super) fn do_disconnect(&mut self, idx: usize) {
         let c = &mut self.clients[idx];
         c.sub = None;
+        c.backlog = 0;
+        c.lost = false;
         c.stalled = false;
         c.flag.take();
         c.log.push(LogEntry::note(

@@ -28,11 +28,15 @@ pub struct ClientView {
     pub connected: bool,
     /// Whether it stopped reading.
     pub stalled: bool,
-    /// Seq of the next stored event it will read, while connected.
+    /// Seq its reading resumes from, while connected (its next event is
+    /// the first one from there its filter admits).
     pub cursor: Option<u64>,
-    /// Events the ring holds past its cursor, while connected.
+    /// Events the ring holds past its cursor that its filter admits: what
+    /// its next reads deliver, while connected.
     pub backlog: Option<u64>,
-    /// Whether its next event was evicted: its next read is a lagged reset.
+    /// Whether an event it would read was evicted: its next read is a
+    /// lagged reset. (A cursor behind the ring's tail is no lag when the
+    /// evicted events were not for it.)
     pub behind_ring: bool,
     /// The `Last-Event-ID` it would send on reconnecting.
     pub last_id: Option<String>,
@@ -178,8 +182,6 @@ pub struct StatsView {
 impl Sim {
     /// Every client, in the order they were first connected.
     pub fn clients(&self) -> Vec<ClientView> {
-        let tail = self.tail();
-        let head = self.broker.head().seq();
         self.clients
             .iter()
             .map(|c| {
@@ -189,8 +191,8 @@ impl Sim {
                     connected: c.sub.is_some(),
                     stalled: c.stalled,
                     cursor,
-                    backlog: cursor.map(|cur| (head + 1).saturating_sub(cur.max(tail))),
-                    behind_ring: cursor.is_some_and(|cur| cur < tail),
+                    backlog: cursor.map(|_| c.backlog),
+                    behind_ring: c.lost,
                     last_id: c.last_id.clone(),
                     received: c.received,
                     resets: c.resets,

@@ -99,10 +99,12 @@ fn topics(list: &[String]) -> Vec<Topic> {
 }
 
 impl StreamCheck {
-    /// Checks the logs since the last call; `Err` names `when`, the client
-    /// and the seq.
+    /// Checks the logs since the last call, and that each connected
+    /// client's backlog is the ring's events from its cursor that its
+    /// filter admits; `Err` names `when`, the client and the seq.
     pub fn check(&mut self, sim: &Sim, when: &str) -> Result<(), String> {
-        for e in sim.ring().events {
+        let ring = sim.ring().events;
+        for e in &ring {
             self.known.insert(e.seq, (topics(&e.topics), e.private));
         }
         for c in sim.clients() {
@@ -117,6 +119,16 @@ impl StreamCheck {
             }
             let filter = &r.filter.as_ref().unwrap().1;
             let at = |seq: u64| format!("{when}, client {}, seq {seq}", c.name);
+            if let Some(cursor) = c.cursor {
+                let held = ring
+                    .iter()
+                    .filter(|e| e.seq >= cursor && filter.admits(&topics(&e.topics), e.private))
+                    .count() as u64;
+                if c.backlog != Some(held) {
+                    return Err(at(cursor)
+                        + &format!(": backlog {:?}, the ring holds {held} for it", c.backlog));
+                }
+            }
             for e in sim.log(&c.name, r.read).unwrap() {
                 match e.kind {
                     LogKind::Reset | LogKind::Disconnect => r.after = None,
