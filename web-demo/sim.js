@@ -6,6 +6,7 @@
 
 import { byId, clip, h, typeClass } from "./dom.js";
 import { drawTimeline } from "./timeline.js";
+import { drawDeliveries, filterEditor, filterSummary, matcherText, topicChips } from "./topics.js";
 
 const DEFAULTS = {
   seed: 1,
@@ -33,6 +34,16 @@ const URL_KEYS = {
   publishQueue: "queue",
 };
 const START_SCRIPT = "connect:A,connect:B,connect:C";
+/**
+ * The topics scenario: A selects one item, B every item with a grant for
+ * P-002's private events, C everything public, D everything (`*` granted).
+ */
+const TOPICS_SCRIPT = [
+  "filter:A:match=https://example.com/items/P-001",
+  "filter:B:match_urlpattern=/items/:pn;grant=https://example.com/items/P-002",
+  "filter:D:grant=*",
+  "connect:A,connect:B,connect:C,connect:D",
+].join(",");
 const MAX_ROWS = 400;
 
 /** Reads the config and the script from a URL query. */
@@ -57,8 +68,10 @@ export function writeQuery(config, script, search = "") {
   for (const [field, key] of Object.entries(URL_KEYS)) {
     if (config[field] !== DEFAULTS[field] || field === "seed") parts.push(`${key}=${config[field]}`);
   }
-  // Script tokens only hold [A-Za-z0-9._~%:,-], all fine in a query.
-  parts.push(`script=${script}`);
+  // Script tokens hold no `&`, `+`, `#` or space (they are percent-encoded
+  // in the script), only `%` needs escaping so that reading the query
+  // gives the script back; `:`, `/`, `;`, `=`, `*` stay readable.
+  parts.push(`script=${script.replace(/%/g, "%25")}`);
   const rest = keep.toString();
   return `?${parts.join("&")}${rest ? `&${rest}` : ""}`;
 }
@@ -96,9 +109,12 @@ function logRow(e) {
       row.append(h("span", { class: "what" }, "resumed reading"));
       break;
     case "event": {
+      row.dataset.seq = e.seq;
+      if (e.private) row.dataset.private = "yes";
       row.append(
-        h("code", { class: "id", title: e.id }, seqOf(e.id)),
+        h("code", { class: "id", title: e.id }, e.seq === Number(seqOf(e.id)) ? e.seq : e.id),
         h("span", { class: `chip ${typeClass(e.type)}` }, e.type),
+        ...topicChips(e),
       );
       if (e.phase === "replay") row.append(h("span", { class: "tag tag-replay" }, "replay"));
       if (e.phase === "catch_up") row.append(h("span", { class: "tag tag-catchup" }, "catch-up"));
@@ -180,6 +196,9 @@ export async function startSimulator() {
     run: byId("sim-run"),
     storage: byId("sim-storage"),
     readOnly: byId("sim-readonly"),
+    deliveries: byId("deliveries"),
+    topic: byId("sim-topic"),
+    private: byId("sim-private"),
     streamPastRing: byId("sim-stream-past-ring"),
     burstPastRing: byId("sim-burst-past-ring"),
     flush: byId("sim-flush"),
@@ -221,14 +240,37 @@ export async function startSimulator() {
     render(true);
   }
 
-  function act(action) {
+  /** Runs `change` on the simulation, shows its error if it throws, redraws. */
+  function run(change) {
     try {
-      sim.apply(action);
+      change(sim);
       setStatus("");
     } catch (err) {
       setStatus(err.message, true);
     }
     render(true);
+  }
+
+  function act(action) {
+    run((s) => s.apply(action));
+  }
+
+  /** Gives a client a filter; a connected one reconnects with its last id to use it. */
+  function refilter(view, filter) {
+    run((s) => {
+      if (view.connected) s.disconnect(view.name);
+      s.setFilter(view.name, filter);
+      if (view.connected) s.connect(view.name, true);
+    });
+  }
+
+  let updates = 0;
+  function publishUpdate() {
+    const topic = ui.topic.value.trim();
+    const isPrivate = ui.private.checked;
+    updates += 1;
+    const data = JSON.stringify({ topic: topic.slice(topic.lastIndexOf("/") + 1), private: isPrivate, n: updates });
+    run((s) => s.publishUpdate({ type: "item.updated", data, topics: [topic], private: isPrivate }));
   }
 
   /** Shows the commit latency in its picker, adding a choice for a value set by a link. */
@@ -252,11 +294,13 @@ export async function startSimulator() {
     const title = h("h3", {}, name);
     const pill = h("span", { class: "pill" });
     const facts = h("p", { class: "facts" });
+    const filter = h("p", { class: "filter-line" });
+    const editor = h("div", { class: "filter-editor" });
     const buttons = h("div", { class: "card-buttons" });
     const log = h("ol", { class: "log", "aria-label": `log of client ${name}` });
-    const root = h("article", { class: "client", "data-client": name }, h("header", {}, title, pill), facts, buttons, log);
+    const root = h("article", { class: "client", "data-client": name }, h("header", {}, title, pill), facts, filter, buttons, editor, log);
     ui.clients.append(root);
-    c = { root, pill, facts, buttons, log, offset: 0, buttonsKey: "" };
+    c = { root, pill, facts, filter, editor, buttons, log, offset: 0, buttonsKey: "", filterKey: "" };
     cards.set(name, c);
     return c;
   }
@@ -270,8 +314,25 @@ export async function startSimulator() {
     if (view.connected) {
       facts.push(`cursor ${view.cursor}`, `backlog ${view.backlog}`);
     }
-    facts.push(`last id ${view.lastId ?? "none"}`, `${view.received} received`, `${view.resets} resets`, `${view.writes} writes`);
+    facts.push(
+      `last id ${view.lastId ?? "none"}`,
+      `${view.received} received`,
+      `${view.privateReceived} private`,
+      `${view.resets} resets`,
+      `${view.writes} writes`,
+      `${view.wakeups} wake-ups (${view.idleWakeups} idle)`,
+    );
     c.facts.textContent = facts.join(" · ");
+
+    const filterKey = `${view.connected}/${view.selectors.map(matcherText)}/${view.grants.map(matcherText)}`;
+    if (c.filterKey !== filterKey) {
+      c.filterKey = filterKey;
+      c.filter.replaceChildren(...filterSummary(view));
+      const open = c.editor.querySelector("details")?.open ?? false;
+      const editor = filterEditor(view, (filter) => refilter(view, filter));
+      editor.open = open;
+      c.editor.replaceChildren(editor);
+    }
 
     const key = `${view.connected}/${view.stalled}`;
     if (c.buttonsKey !== key) {
@@ -352,6 +413,10 @@ export async function startSimulator() {
         ["resets", stats.resets],
         ["lagged", stats.lagged],
         ["wake-ups", stats.wakeups],
+        ["routes", stats.routes],
+        ["bells", stats.bells],
+        ["idle wake-ups", stats.idleWakeups],
+        ["matcher evaluations", stats.matcherEvaluations],
         ["connected", stats.subscribers],
         ["commits", stats.commits],
         ["refused", stats.refused],
@@ -367,6 +432,7 @@ export async function startSimulator() {
     );
     const pending = stats.commitDue === null ? [] : sim.committing();
     drawTimeline(ui.svg, ring, clients, pending, ui.svg.clientWidth || ui.svg.parentElement.clientWidth || 800);
+    drawDeliveries(ui.deliveries, ring, clients);
     for (const view of clients) updateCard(card(view.name), view);
 
     ui.transitions.replaceChildren(
@@ -385,6 +451,8 @@ export async function startSimulator() {
   ui.latency.addEventListener("change", () => act(`latency:${ui.latency.value}`));
   byId("sim-add-client").addEventListener("click", () => act(`connect:${nextClientName()}`));
   byId("sim-restart").addEventListener("click", () => build(config, START_SCRIPT));
+  byId("sim-topics-demo").addEventListener("click", () => build(config, TOPICS_SCRIPT));
+  byId("sim-update").addEventListener("click", publishUpdate);
   byId("sim-share").addEventListener("click", async () => {
     render(true);
     try {

@@ -23,6 +23,13 @@ function lastSeq(c) {
   return Number.isFinite(n) ? n : 0;
 }
 
+/** What a held event's cell says on hover: id, type, topics, data, readers. */
+function eventTitle(ev) {
+  const topics = ev.topics.length ? ` on ${ev.topics.join(", ")}` : "";
+  const readers = ev.seenBy.length ? `read by ${ev.seenBy.join(", ")}` : "read by no client yet";
+  return `${ev.suppliedId ?? ev.id} ${ev.type}${ev.private ? " (private)" : ""}${topics}: ${ev.data} — ${readers}`;
+}
+
 /** An event committing: outlined in its type's colour, with no id yet. */
 function pendingCell(p, x0, cellW) {
   const what = p.phase === "writing" ? "being written" : "queued for the next write";
@@ -72,7 +79,7 @@ export function drawTimeline(svg, ring, clients, pending, width) {
       continue;
     }
     const ev = bySeq.get(seq);
-    const kind = ev ? `in-ring ${typeClass(ev.type)}` : seq > ring.head ? "future" : "evicted";
+    const kind = ev ? `in-ring ${typeClass(ev.type)}${ev.private ? " private" : ""}` : seq > ring.head ? "future" : "evicted";
     const cell = s(
       "rect",
       {
@@ -83,7 +90,7 @@ export function drawTimeline(svg, ring, clients, pending, width) {
         rx: 3,
         class: `cell ${kind}`,
       },
-      s("title", {}, ev ? `${ev.id} ${ev.type} ${ev.data}` : seq > ring.head ? `s${seq}: not yet published` : `seq ${seq}: evicted from the ring`),
+      s("title", {}, ev ? eventTitle(ev) : seq > ring.head ? `s${seq}: not yet published` : `seq ${seq}: evicted from the ring`),
     );
     cellsGroup.append(cell);
     if (cellW >= 18) {
@@ -130,8 +137,9 @@ export function drawTimeline(svg, ring, clients, pending, width) {
     const cx = x(Math.max(lo, Math.min(cursor, hi)));
     // What it has read: up to its cursor.
     g.append(s("line", { x1: LABEL_W, x2: cx, y1: y + 10, y2: y + 10, class: "lane-read" }));
-    if (c.connected && cursor <= ring.head) {
-      // Its backlog waits in the ring (or was evicted from it).
+    if (c.connected && cursor <= ring.head && (c.backlog > 0 || c.behindRing)) {
+      // Its backlog waits in the ring (or was evicted from it); events
+      // past its cursor that its filter does not admit are none of it.
       g.append(
         s("line", { x1: cx, x2: x(ring.head) + cellW, y1: y + 10, y2: y + 10, class: "lane-backlog" }),
       );

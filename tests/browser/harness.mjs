@@ -101,7 +101,7 @@ export async function startServer(extra = []) {
  * A TCP proxy in front of `port`. `cut()` destroys every open connection (a
  * network drop); while `hold()` is on, new connections wait unanswered
  * until `release()`. Requests to /api/events are recorded with their
- * Last-Event-ID header.
+ * Last-Event-ID and Authorization headers.
  */
 export async function startProxy(port) {
   const sockets = new Set();
@@ -113,19 +113,32 @@ export async function startProxy(port) {
     const upstream = net.connect(port, "127.0.0.1");
     sockets.add(client);
     sockets.add(upstream);
-    let head = "";
+    // Every request head on the connection, not only the first: a browser
+    // reuses idle keep-alive connections, a stream's request included.
+    let buf = Buffer.alloc(0);
+    let body = 0;
     client.on("data", (chunk) => {
-      if (head.length < 8192) {
-        head += chunk.toString("latin1");
-        const end = head.indexOf("\r\n\r\n");
-        if (end >= 0 && !client.recorded) {
-          client.recorded = true;
-          const [requestLine, ...lines] = head.slice(0, end).split("\r\n");
-          if (requestLine.includes(" /api/events")) {
-            const header = lines.find((l) => /^last-event-id:/i.test(l));
-            streams.push({ requestLine, lastEventId: header ? header.slice(header.indexOf(":") + 1).trim() : null });
-          }
+      buf = Buffer.concat([buf, chunk]);
+      for (;;) {
+        const skipped = Math.min(body, buf.length);
+        buf = buf.subarray(skipped);
+        body -= skipped;
+        if (body > 0) return;
+        const end = buf.indexOf("\r\n\r\n");
+        if (end < 0) {
+          if (buf.length > 65536) buf = Buffer.alloc(0);
+          return;
         }
+        const [requestLine, ...lines] = buf.subarray(0, end).toString("latin1").split("\r\n");
+        buf = buf.subarray(end + 4);
+        const header = (name) => {
+          const line = lines.find((l) => l.toLowerCase().startsWith(`${name}:`));
+          return line ? line.slice(line.indexOf(":") + 1).trim() : null;
+        };
+        if (requestLine.includes(" /api/events")) {
+          streams.push({ requestLine, lastEventId: header("last-event-id"), authorization: header("authorization") });
+        }
+        body = Number(header("content-length") ?? 0);
       }
     });
     client.pipe(upstream);

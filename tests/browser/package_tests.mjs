@@ -137,3 +137,41 @@ console.log(sim.log("A").find((e) => e.kind === "reset").reason);
     rmSync(app, { recursive: true, force: true });
   }
 });
+
+test("package: the live view's SSE parser (web-demo/sse.js) reads every stream as the core's parser does, split anywhere", async () => {
+  const mod = await loadPackage();
+  const { SseParser: JsParser } = await import(pathToFileURL(path.join(ROOT, "web-demo", "sse.js")).href);
+  const streams = [
+    "\uFEFFid: 1\nevent: greet\ndata: hel\ndata: lo\n\n",
+    "data: a\r\ndata: b\r\rid: 2\r\n\r\n: comment\n\nevent: x\n\n",
+    "retry: 1500\nretry: 2s\nid\ndata\n\nid: a\0b\ndata: nul id ignored\n\n",
+    "data:no space\ndata:  two spaces\nunknown: field\ndata\n\n",
+    "id: 7\n\ndata: the id of a data-less block still counts\n\n",
+    "event: é ü\ndata: ünïcödé ✓\nid: s1-9\n\ndata: cut off at the end\n",
+    "\r\n\r\ndata: leading blank lines\r\n\r\n",
+  ];
+  const run = (Parser, chunks) => {
+    const parser = new Parser();
+    const events = chunks.flatMap((c) => (Parser === JsParser ? parser.feed(c) : [...parser.feed(c)]));
+    const shape = events.map((e) => ({ type: e.type, data: e.data, id: e.id ?? null, lastEventId: e.lastEventId }));
+    const retry = parser.retry ?? null;
+    return JSON.stringify({ shape, lastEventId: parser.lastEventId, retry, pending: parser.pending() });
+  };
+  let compared = 0;
+  for (const text of streams) {
+    const whole = run(mod.SseParser, [text]);
+    const chars = [...text];
+    const splits = [chars.map((c) => c)];
+    for (let i = 0; i <= chars.length; i++) {
+      for (const j of [i, Math.min(chars.length, i + 1), Math.min(chars.length, i + 3)]) {
+        splits.push([chars.slice(0, i).join(""), chars.slice(i, j).join(""), chars.slice(j).join("")]);
+      }
+    }
+    for (const chunks of splits) {
+      const js = run(JsParser, chunks);
+      if (js !== whole) throw new Error(`sse.js differs on ${JSON.stringify(chunks)}:\n  js   ${js}\n  core ${whole}`);
+      compared += 1;
+    }
+  }
+  console.log(`     ${compared} chunkings compared`);
+});
