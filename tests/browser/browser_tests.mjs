@@ -2,7 +2,9 @@
 // the real `tidings` binary (memory storage), the live view through a TCP
 // proxy that can drop the connection.
 
-import { ADMIN_TOKEN, EDITOR_TOKEN, eventually, openPage, screenshot, sleep, test } from "./harness.mjs";
+import { createHmac } from "node:crypto";
+
+import { ADMIN_TOKEN, EDITOR_TOKEN, eventually, openPage, screenshot, sleep, startServer, test } from "./harness.mjs";
 
 function assert(ok, message) {
   if (!ok) throw new Error(message);
@@ -485,4 +487,83 @@ test("live: a match= selector read with fetch gets only its topic's events, and 
   await page.waitForSelector('#live-status[data-state="open"]');
   assertNoPageErrors(page);
   await page.close();
+});
+
+// ---- live, with subscriber tokens -----------------------------------------
+
+const ISSUER = "https://example.com";
+const HUB_URL = "https://hub.example.com/.well-known/mercure";
+const SUBSCRIBER_SECRET = "a subscriber secret of at least 32 bytes, for HS256";
+
+/** An RFC 9068 access token granting `subscribe` on `topics`, HS256 with `secret`. */
+function subscriberToken(topics, secret = SUBSCRIBER_SECRET) {
+  const b64 = (value) => Buffer.from(JSON.stringify(value)).toString("base64url");
+  const now = Math.floor(Date.now() / 1000);
+  const claims = {
+    iss: ISSUER,
+    aud: HUB_URL,
+    sub: "urn:example:browser-test",
+    client_id: ISSUER,
+    iat: now,
+    exp: now + 3600,
+    jti: `urn:example:token:${now}:${topics.join()}`,
+    authorization_details: [{ type: "https://mercure.rocks/authorization-detail", actions: ["subscribe"], topics: topics.map((match) => ({ match })) }],
+  };
+  const signed = `${b64({ alg: "HS256", typ: "at+jwt" })}.${b64(claims)}`;
+  return `${signed}.${createHmac("sha256", secret).update(signed).digest("base64url")}`;
+}
+
+test("live: a pasted subscriber token lets the fetch stream see the private events it grants, and a forged one is refused", async (ctx) => {
+  const server = await startServer(["--subscriber-jwt-key", SUBSCRIBER_SECRET, "--jwt-issuer", ISSUER, "--hub-url", HUB_URL, "--anonymous"]);
+  try {
+    const page = await openPage(ctx.browser, `${server.base}/?clock=paused#live`);
+    await page.waitForSelector('#live-status[data-state="open"]');
+    const mine = "https://example.com/private/a";
+    const other = "https://example.com/private/b";
+    const post = async (topics, isPrivate, n) => {
+      const res = await fetch(`${server.base}/api/publish`, {
+        method: "POST",
+        headers: { authorization: `Bearer ${EDITOR_TOKEN}`, "content-type": "application/json" },
+        body: JSON.stringify({ type: "note", data: { n }, topics, private: isPrivate }),
+      });
+      assert(res.status === 202, `publish answered ${res.status}`);
+      return (await res.json()).id;
+    };
+    const subscribe = async (token) => {
+      await page.fill("#sub-match", `${mine}\n${other}`);
+      await page.fill("#sub-token", token);
+      await page.click("#sub-apply");
+    };
+
+    await subscribe(subscriberToken([mine]));
+    await page.waitForSelector('#live-status[data-state="open"]');
+    await page.waitForSelector('#live-log li.kind-control[data-type="server.state"]:last-child');
+    const granted = await post([mine], true, 1);
+    const hidden = await post([other], true, 2);
+    const open = await post([other], false, 3);
+    await page.waitForSelector(liveRow(open));
+    assert((await page.$(liveRow(granted))) !== null, "the private event its token grants");
+    assert((await page.$(liveRow(hidden))) === null, "a private event of another topic");
+
+    // Anonymous (--anonymous): public events only.
+    await subscribe("");
+    await eventually(async () => (await page.$$("#live-log li.kind-note")).length >= 3, 5000, "the anonymous stream");
+    await page.waitForSelector('#live-status[data-state="open"]');
+    const secret = await post([mine], true, 4);
+    const seen = await post([mine], false, 5);
+    await page.waitForSelector(liveRow(seen));
+    assert((await page.$(liveRow(secret))) === null, "no private event without a token");
+
+    // A token signed with another key: 401 with the challenge, no retry.
+    await subscribe(subscriberToken([mine], "another secret, also long enough for HS256 use"));
+    const refused = await page.waitForSelector('#live-log li.kind-lost[data-status="401"]');
+    assert((await refused.textContent()).includes('error="invalid_token"'), await refused.textContent());
+    await page.waitForSelector('#live-status[data-state="closed"]');
+    await screenshot(page, "live-token-refused");
+    page.errors = page.errors.filter((e) => !e.includes("status of 401"));
+    assertNoPageErrors(page);
+    await page.close();
+  } finally {
+    await server.stop();
+  }
 });
