@@ -48,9 +48,10 @@ enum Form {
 ///
 /// With [`TokenRules::mercure_v0`], a token whose `typ` is absent or `JWT`
 /// and that carries a `mercure` claim is read the pre-standard way: `exp`
-/// is optional (checked when present), `aud` is not required (such tokens
-/// were never given one; checked when present), `iss` is required when
-/// configured, and its `authorization_details` are ignored.
+/// is optional (checked when present), `aud` and `iss` are not required
+/// (such tokens were never given them; checked when present, so a token
+/// that names another issuer is still refused), and its
+/// `authorization_details` are ignored.
 ///
 /// ```
 /// use tidings_host::tokens::{TokenRules, Verifier, validate};
@@ -104,8 +105,12 @@ pub fn validate(
     .map_err(|e| from_jwt(e.into_kind()))?
     .claims;
 
+    // A pre-standard token never named an issuer: one it names must be
+    // the configured one, but none is needed (the key binds it).
+    let iss = claims.get("iss");
     if let Some(issuer) = &rules.issuer
-        && claims.get("iss").and_then(Value::as_str) != Some(issuer.as_str())
+        && !(form == Form::Legacy && iss.is_none())
+        && iss.and_then(Value::as_str) != Some(issuer.as_str())
     {
         return Err(TokenError::WrongIssuer);
     }
@@ -206,7 +211,9 @@ fn validation(alg: jsonwebtoken::Algorithm, rules: &TokenRules, form: Form) -> V
     match &rules.issuer {
         Some(issuer) => {
             validation.set_issuer(&[issuer]);
-            required.push("iss");
+            if form == Form::Access {
+                required.push("iss");
+            }
         }
         None => validation.iss = None,
     }

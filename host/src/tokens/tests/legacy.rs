@@ -39,16 +39,21 @@ fn pre_standard_tokens_only_with_mercure_v0() {
         )]
     );
     assert_eq!((grant.expires_at, grant.subject), (None, None));
-    // Without typ too; but a configured issuer still applies.
+    // Without typ too; and without the issuer such tokens never carried,
+    // though a configured one is still checked when the token names one.
     let untyped = sign(Algorithm::HS256, &key, None, &legacy_claims());
     assert!(validate(&hmac(), &v0, &untyped, NOW).is_ok());
-    let strict = TokenRules {
+    let with_issuer = TokenRules {
         mercure_v0: true,
         ..rules()
     };
+    assert!(validate(&hmac(), &with_issuer, &untyped, NOW).is_ok());
+    let mut claims = legacy_claims();
+    claims["iss"] = "https://elsewhere.example".into();
+    let foreign = sign(Algorithm::HS256, &key, None, &claims);
     assert_eq!(
-        validate(&hmac(), &strict, &untyped, NOW).unwrap_err(),
-        TokenError::MissingClaim("iss")
+        validate(&hmac(), &with_issuer, &foreign, NOW).unwrap_err(),
+        TokenError::WrongIssuer
     );
 }
 
