@@ -220,6 +220,21 @@ async fn bad_subscriptions_answer_400() {
         400,
         "33 selectors"
     );
+    // The selector limits answer before any request-head limit does: 33
+    // selectors of 1000 bytes are a 33 KB request line.
+    let long = format!("%2F{}", "a".repeat(999));
+    let many: Vec<String> = (0..33).map(|i| format!("match={long}{i}")).collect();
+    assert_eq!(
+        get_status(&server, &many.join("&")).await,
+        400,
+        "33 long selectors"
+    );
+    let too_long = format!("match={}", enc(&"a".repeat(1025)));
+    assert_eq!(
+        get_status(&server, &too_long).await,
+        400,
+        "a selector over 1 KiB"
+    );
     // Parameters the protocol does not define are the client's own.
     let mut ok =
         SseClient::connect(&server.url("/.well-known/mercure?match=%2Fa&cache=1"), None).await;
