@@ -1,10 +1,11 @@
 // Helpers of the browser tests: the real `tidings` binary on a free port, a
 // TCP proxy that can cut and hold connections (a network drop the browser
-// must recover from by itself), headless Chromium, and a tiny test runner
-// that prints `N passed, N failed`.
+// must recover from by itself), a static page on another origin, headless
+// Chromium, and a tiny test runner that prints `N passed, N failed`.
 
 import { spawn } from "node:child_process";
 import { mkdtempSync, mkdirSync, rmSync } from "node:fs";
+import http from "node:http";
 import net from "node:net";
 import os from "node:os";
 import path from "node:path";
@@ -182,6 +183,26 @@ export async function startProxy(port) {
   };
 }
 
+/**
+ * Another origin on loopback: a static server answering every GET with an
+ * empty HTML page, for pages that talk to the hub cross-origin.
+ */
+export async function startOrigin() {
+  const server = http.createServer((req, res) => {
+    res.writeHead(200, { "content-type": "text/html; charset=utf-8" });
+    res.end("<!doctype html><title>another origin</title>");
+  });
+  await new Promise((resolve) => server.listen(0, "127.0.0.1", resolve));
+  const { port } = server.address();
+  return {
+    base: `http://127.0.0.1:${port}`,
+    async stop() {
+      server.closeAllConnections();
+      await new Promise((resolve) => server.close(resolve));
+    },
+  };
+}
+
 /** Headless Chromium (Debian's) in a fresh profile, as TOOLCHAIN.md says. */
 export async function launchBrowser() {
   const { chromium } = await import("playwright-core");
@@ -219,6 +240,9 @@ export async function openPage(browser, url, viewport) {
   page.on("console", (msg) => {
     if (msg.type() === "error") page.errors.push(`console: ${msg.text()}`);
   });
+  // On a page that is not the demo (a JSON answer of the hub, as an
+  // origin to script from) Chromium asks for /favicon.ico, which is a 404.
+  await page.route("**/favicon.ico", (route) => route.fulfill({ status: 204 }));
   await page.goto(url);
   return page;
 }

@@ -1,5 +1,6 @@
 // Runs the web tests: the npm package under Node (doc examples, install by
-// name), then the demo page in headless Chromium against the real server.
+// name), then the demo page in headless Chromium against the real server,
+// then the browser's own EventSource with token cookies.
 // Prints `N passed, N failed`; exits non-zero on any failure.
 //
 // TIDINGS_BIN picks the binary (default: the debug build in
@@ -12,6 +13,7 @@ import path from "node:path";
 import { ARTIFACTS, ROOT, launchBrowser, run, startProxy, startServer, tidingsBin } from "./harness.mjs";
 import "./package_tests.mjs";
 import "./browser_tests.mjs";
+import "./cookie_tests.mjs";
 
 const ok = await run(
   async () => {
