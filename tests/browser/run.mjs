@@ -1,6 +1,7 @@
 // Runs the web tests: the npm package under Node (doc examples, install by
 // name), then the demo page in headless Chromium against the real server,
-// then the browser's own EventSource with token cookies.
+// then the browser's own EventSource with token cookies and on the hub
+// endpoint.
 // Prints `N passed, N failed`; exits non-zero on any failure.
 //
 // TIDINGS_BIN picks the binary (default: the debug build in
@@ -14,6 +15,7 @@ import { ARTIFACTS, ROOT, launchBrowser, run, startProxy, startServer, tidingsBi
 import "./package_tests.mjs";
 import "./browser_tests.mjs";
 import "./cookie_tests.mjs";
+import "./hub_tests.mjs";
 
 const ok = await run(
   async () => {
