@@ -168,9 +168,12 @@ async fn a_publisher_key_behind_a_tls_proxy_protects_a_network_address() {
     )
     .await;
     assert_eq!(answer.status, 401, "{answer:?}");
+    let metadata = tidings_tests::token_catalogue::METADATA;
     assert_eq!(
-        answer.challenge.as_deref(),
-        Some(r#"Bearer realm="tidings""#)
+        answer.challenge,
+        Some(format!(
+            r#"Bearer realm="tidings", resource_metadata="{metadata}""#
+        ))
     );
     let _ = child.kill().await;
 }
