@@ -465,3 +465,72 @@ async fn hub_streams_resume_across_a_restart_and_on_another_bus_node() {
     let mut by_supplied = SseClient::connect(&hub, Some(&second)).await;
     assert_eq!(by_supplied.next_stored(WAIT).await.unwrap().id, Some(third));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_cookie_publish_from_a_foreign_origin_is_refused() {
+    use tidings_tests::jwt::{Token, detail, sign};
+    use tidings_tests::token_catalogue::{APP, COOKIE, HOUR, PUBLISHER, server as keyed};
+    let server = keyed().await;
+    let token = sign(Token::access(
+        PUBLISHER,
+        HOUR,
+        vec![detail(&["publish"], &[(BOOK, None)])],
+    ))
+    .await;
+    let form = |origin: &str| {
+        http()
+            .post(server.url("/.well-known/mercure"))
+            .header("content-type", "application/x-www-form-urlencoded")
+            .header("cookie", format!("{COOKIE}={token}"))
+            .header("origin", origin.to_owned())
+            .body(format!("topic={}&data=x", enc(BOOK)))
+            .send()
+    };
+    let head = server.head().await;
+    let foreign = form("https://evil.example").await.unwrap();
+    assert_eq!(
+        foreign.status().as_u16(),
+        403,
+        "a cross-site request forged with the cookie"
+    );
+    assert_eq!(server.head().await, head, "nothing was stored");
+    let allowed = form(APP).await.unwrap();
+    assert_eq!(allowed.status().as_u16(), 200);
+    assert!(allowed.text().await.unwrap().starts_with('#'));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_hub_stream_gets_its_private_updates_and_ends_with_its_token() {
+    use tidings_tests::jwt::{Token, bearer, detail, sign};
+    use tidings_tests::token_catalogue::{SUBSCRIBER, server as keyed};
+    let server = keyed().await;
+    let token = sign(Token::access(
+        SUBSCRIBER,
+        Duration::from_secs(2),
+        vec![detail(&["subscribe"], &[(BOOK, None)])],
+    ))
+    .await;
+    let hub = server.url(&format!("/.well-known/mercure?match={}", enc(BOOK)));
+    let mut client = SseClient::connect_with(&hub, &[("authorization", &bearer(&token))]).await;
+    assert_eq!(client.status, 200);
+    let (status, id) = post(
+        &server,
+        &format!("topic={}&data=secret&private=", enc(BOOK)),
+    )
+    .await;
+    assert_eq!(status, 200, "{id}");
+    let ev = client
+        .next_stored(WAIT)
+        .await
+        .expect("the granted stream gets it");
+    assert_eq!(
+        (ev.id.as_deref(), ev.data.as_str()),
+        (Some(id.as_str()), "secret")
+    );
+    let mut last = None;
+    while let Some(ev) = client.next(WAIT).await {
+        last = Some(ev);
+    }
+    assert!(client.ended(), "the stream outlived its token");
+    assert_eq!(last.map(|e| e.event).as_deref(), Some("stream.expired"));
+}
