@@ -534,3 +534,47 @@ async fn a_hub_stream_gets_its_private_updates_and_ends_with_its_token() {
     assert!(client.ended(), "the stream outlived its token");
     assert_eq!(last.map(|e| e.event).as_deref(), Some("stream.expired"));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_read_only_hub_refuses_publishes_and_exposes_its_headers_to_allowed_origins() {
+    let app = "https://app.example.com";
+    let server = Tidings::start(&["--cors-origin", app]).await;
+    let set = |read_only: bool| {
+        http()
+            .put(server.url("/api/admin/read-only"))
+            .bearer_auth(tidings_tests::ADMIN_TOKEN)
+            .json(&serde_json::json!({ "read_only": read_only }))
+            .send()
+    };
+    assert_eq!(set(true).await.unwrap().status().as_u16(), 200);
+    let resp = http()
+        .post(server.url("/.well-known/mercure"))
+        .bearer_auth(EDITOR_TOKEN)
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body(format!("topic={}", enc(BOOK)))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status().as_u16(), 503);
+    assert!(resp.headers().contains_key("retry-after"));
+    assert_eq!(set(false).await.unwrap().status().as_u16(), 200);
+
+    // A browser on an allowed origin may read the reconciliation header.
+    let url = server.url(&format!("/.well-known/mercure?match={}", enc(BOOK)));
+    let client =
+        SseClient::connect_with(&url, &[("origin", app), ("last-event-id", "earliest")]).await;
+    let header = |name: &str| {
+        client
+            .headers
+            .get(name)
+            .map(|v| v.to_str().unwrap().to_ascii_lowercase())
+            .unwrap_or_default()
+    };
+    assert_eq!(header("access-control-allow-origin"), app);
+    assert_eq!(header("access-control-allow-credentials"), "true");
+    let exposed = header("access-control-expose-headers");
+    for name in ["link", "mercure-last-event-id"] {
+        assert!(exposed.contains(name), "{name} in {exposed:?}");
+    }
+    assert_eq!(header("mercure-last-event-id"), "earliest");
+}
