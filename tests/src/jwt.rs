@@ -16,7 +16,6 @@ use std::process::Stdio;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use serde_json::{Map, Value, json};
-use tokio::io::AsyncWriteExt;
 
 /// The `type` of a Mercure authorization detail.
 pub const DETAIL_TYPE: &str = "https://mercure.rocks/authorization-detail";
@@ -168,25 +167,8 @@ impl Token {
 /// Signs `tokens` in one Python process; returns them in order.
 pub async fn sign_all(tokens: &[Token]) -> Vec<String> {
     let requests: Vec<Value> = tokens.iter().map(Token::request).collect();
-    let python = crate::python();
-    let mut child = tokio::process::Command::new(&python)
-        .args(["-c", SIGN])
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .kill_on_drop(true)
-        .spawn()
-        .unwrap_or_else(|e| panic!("cannot run {}: {e}", python.display()));
-    let mut stdin = child.stdin.take().expect("stdin");
-    stdin
-        .write_all(Value::from(requests).to_string().as_bytes())
-        .await
-        .expect("write the requests");
-    drop(stdin);
-    let out = tokio::time::timeout(Duration::from_secs(60), child.wait_with_output())
-        .await
-        .expect("PyJWT answers within a minute")
-        .expect("PyJWT runs");
+    let input = Value::from(requests).to_string();
+    let out = crate::run_python(&["-c", SIGN], input.as_bytes()).await;
     assert!(
         out.status.success(),
         "signing failed: {}",

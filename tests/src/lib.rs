@@ -58,3 +58,25 @@ pub fn python() -> std::path::PathBuf {
     );
     default
 }
+
+/// Runs [`python`] with `args`, `input` on its stdin; its output, within a
+/// minute.
+pub async fn run_python(args: &[&str], input: &[u8]) -> std::process::Output {
+    use tokio::io::AsyncWriteExt;
+    let python = python();
+    let mut child = tokio::process::Command::new(&python)
+        .args(args)
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .kill_on_drop(true)
+        .spawn()
+        .unwrap_or_else(|e| panic!("cannot run {}: {e}", python.display()));
+    let mut stdin = child.stdin.take().expect("stdin");
+    stdin.write_all(input).await.expect("write to python");
+    drop(stdin);
+    tokio::time::timeout(std::time::Duration::from_secs(60), child.wait_with_output())
+        .await
+        .expect("python answers within a minute")
+        .expect("python runs")
+}

@@ -3,12 +3,10 @@
 //! project's own Python parsers read both formats; `/health` and `/ready`
 //! report mode, streams, storage, version and uptime.
 
-use std::process::Stdio;
 use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
 use tidings_tests::{SseClient, Tidings, content_type, http};
-use tokio::io::AsyncWriteExt;
 
 const WAIT: Duration = Duration::from_secs(10);
 
@@ -232,27 +230,11 @@ async fn metrics_speak_open_metrics_to_a_scraper_that_asks() {
 /// `openmetrics`) reads in `text`: family name → type, unit and samples.
 /// Panics, with the parser's error, when it refuses the text.
 async fn parsed_by_prometheus(text: &str, format: &str) -> Value {
-    let python = tidings_tests::python();
     let script = concat!(env!("CARGO_MANIFEST_DIR"), "/parse_metrics.py");
-    let mut child = tokio::process::Command::new(&python)
-        .args([script, format])
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .kill_on_drop(true)
-        .spawn()
-        .unwrap_or_else(|e| panic!("cannot run {}: {e}", python.display()));
-    let mut stdin = child.stdin.take().expect("stdin");
-    stdin.write_all(text.as_bytes()).await.expect("write");
-    drop(stdin);
-    let out = tokio::time::timeout(WAIT, child.wait_with_output())
-        .await
-        .expect("the parser answers")
-        .expect("parser output");
+    let out = tidings_tests::run_python(&[script, format], text.as_bytes()).await;
     assert!(
         out.status.success(),
-        "{} {script} {format} failed ({}):\n{}\n--- /metrics was:\n{text}",
-        python.display(),
+        "{script} {format} failed ({}):\n{}\n--- /metrics was:\n{text}",
         out.status,
         String::from_utf8_lossy(&out.stderr)
     );
