@@ -215,7 +215,7 @@ pub(crate) struct Route {
     members: usize,
     considered: u64,
     pending: bool,
-    /// The ring (see [`Routing::take_pending`]) that last listed it.
+    /// The last ring ([`Routing::take_pending`]) that listed it.
     listed: u64,
 }
 
@@ -284,6 +284,7 @@ pub(crate) struct Routing {
     pending_groups: Vec<GroupId>,
     pending_routes: Vec<RouteId>,
     rings: u64,
+    scratch: Vec<GroupId>, // the candidates of a publish, kept for the next
     /// Seq lists events were added to: one per group or route reached.
     recorded: u64,
 }
@@ -473,7 +474,9 @@ impl Routing {
     /// event was stored.
     pub(crate) fn publish(&mut self, event: &StoredEvent, tail: u64) {
         let seq = event.id().seq();
-        let mut candidates: Vec<GroupId> = self.unselective.clone();
+        let mut candidates = std::mem::take(&mut self.scratch);
+        candidates.clear();
+        candidates.extend_from_slice(&self.unselective);
         for topic in event.topics() {
             if let Some(list) = self.exact.get(topic.as_str()) {
                 candidates.extend_from_slice(list);
@@ -483,7 +486,7 @@ impl Routing {
             }
         }
         let private = event.is_private();
-        for gid in candidates {
+        for &gid in &candidates {
             let group = self.groups[gid].as_mut().expect("indexed groups exist");
             if group.considered == seq {
                 continue;
@@ -499,6 +502,7 @@ impl Routing {
                 self.pending_groups.push(gid);
             }
         }
+        self.scratch = candidates;
         if !private || self.by_grant.is_empty() {
             return;
         }

@@ -112,14 +112,15 @@ impl State {
     }
 }
 
-/// The doorbells of the registered subscriptions, by key, and the keys of
-/// each route's members; a freed key is reused by the next subscription.
+/// The doorbells of the registered subscriptions, by key, and each route's
+/// members; a freed key is reused by the next subscription.
 #[derive(Debug, Default)]
 pub(crate) struct Bells {
     slots: Vec<Option<Member>>,
     free: Vec<usize>,
-    /// Member keys by route.
-    routes: Vec<Vec<usize>>,
+    /// Members by route: their keys and bells side by side, so ringing a
+    /// route reads one contiguous list, as ringing every bell did.
+    routes: Vec<Vec<(usize, Arc<Doorbell>)>>,
 }
 
 /// A registered bell, its route and its place in the route's member list.
@@ -142,7 +143,7 @@ impl Bells {
             .get(route)
             .into_iter()
             .flatten()
-            .filter_map(|&key| self.slots[key].as_ref().map(|m| &m.bell))
+            .map(|(_, bell)| bell)
     }
 }
 
@@ -220,7 +221,7 @@ impl Shared {
             bells.routes.resize_with(route + 1, Vec::new);
         }
         let members = &mut bells.routes[route];
-        members.push(key);
+        members.push((key, bell.clone()));
         let at = members.len() - 1;
         bells.slots[key] = Some(Member { bell, route, at });
         Some(key)
@@ -285,7 +286,7 @@ impl Shared {
         if let Some(member) = bells.slots.get_mut(key).and_then(Option::take) {
             let members = &mut bells.routes[member.route];
             members.swap_remove(member.at);
-            if let Some(&moved) = members.get(member.at) {
+            if let Some(&(moved, _)) = members.get(member.at) {
                 bells.slots[moved]
                     .as_mut()
                     .expect("members are registered")

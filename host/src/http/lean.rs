@@ -123,7 +123,9 @@ pub async fn serve(mut socket: TcpStream, req: StreamRequest, state: Arc<AppStat
     // A stream ends when its token expires or its lifetime is up.
     let ending = events::Ending::of(&state, access.expires_at);
     let mut expiry = ending.as_ref().map(|e| Box::pin(sleep(e.left())));
-    let mut step = match opening.step(&state).await {
+    // Opening may read the bus: its future is boxed, so a stream's task
+    // does not carry that state for the whole of its life.
+    let mut step = match Box::pin(opening.step(&state)).await {
         Ok(step) => step,
         Err(err) => return refuse(socket, err, grant.as_deref(), &state, route).await,
     };
@@ -154,13 +156,15 @@ pub async fn serve(mut socket: TcpStream, req: StreamRequest, state: Arc<AppStat
                     return;
                 }
                 out.clear();
-                step = match opening.step(&state).await {
+                step = match Box::pin(opening.step(&state)).await {
                     Ok(step) => step,
                     Err(_) => return,
                 };
             }
         }
     };
+    // What opened the stream is not needed while it lasts.
+    drop((opening, grant));
     if socket.write_all(&out).await.is_err() {
         return;
     }
