@@ -25,6 +25,9 @@ pub(crate) struct Doorbell {
     rung: AtomicU64,
     /// The subscription waits on the bell: its next ring schedules its task.
     waiting: AtomicBool,
+    /// The newest seq the subscription has read through: a ring for events
+    /// up to it would find nothing to deliver, so none is made.
+    read_through: AtomicU64,
     closed: AtomicBool,
     waker: AtomicWaker,
 }
@@ -34,6 +37,7 @@ impl Default for Doorbell {
         Doorbell {
             rung: AtomicU64::new(SILENT),
             waiting: AtomicBool::new(false),
+            read_through: AtomicU64::new(0),
             closed: AtomicBool::new(false),
             waker: AtomicWaker::new(),
         }
@@ -51,6 +55,17 @@ impl Doorbell {
             self.waker.wake();
         }
         took
+    }
+
+    /// Notes that the subscription has read every event up to `seq`.
+    pub(crate) fn read_through(&self, seq: u64) {
+        self.read_through.store(seq, Release);
+    }
+
+    /// Whether the subscription has already read every event up to `head`:
+    /// then a ring for them would wake it for nothing.
+    pub(crate) fn has_read(&self, head: u64) -> bool {
+        self.read_through.load(Acquire) >= head
     }
 
     /// Whether the subscription waits on the bell.

@@ -233,9 +233,9 @@ impl Shared {
     pub(crate) fn ring_bells(&self, events: Option<(Millis, u64, Vec<RouteId>)>) {
         let bells = lock(&self.bells);
         let wakes = &self.wakes;
-        let (generation, routes) = match events {
-            None => (UNTRACKED, None),
-            Some((now, head, routes)) => (wakes.begin(now, head), Some(routes)),
+        let (generation, routes, head) = match events {
+            None => (UNTRACKED, None, 0),
+            Some((now, head, routes)) => (wakes.begin(now, head), Some(routes), head),
         };
         let ring = |bell: &Doorbell| {
             // Only a waiting subscription's wake-up is backlog: one busy
@@ -252,7 +252,14 @@ impl Shared {
                 ring(bell);
             }),
             Some(routes) => {
-                for bell in routes.iter().flat_map(|&route| bells.of_route(route)) {
+                // A subscription that read through `head` already (woken by
+                // an earlier ring, it read on) is not woken to find nothing.
+                let unread = |bell: &&Arc<Doorbell>| !bell.has_read(head);
+                for bell in routes
+                    .iter()
+                    .flat_map(|&route| bells.of_route(route))
+                    .filter(unread)
+                {
                     let (ok, waiting) = ring(bell);
                     took += u64::from(ok);
                     rung += usize::from(ok && waiting);

@@ -340,6 +340,7 @@ impl Subscription {
                 sink(Item::Stored(ev));
             }
             self.cursor = next;
+            self.bell.read_through(next - 1);
             return st.closed;
         }
         for (taken, seq) in route.seqs_from(self.cursor).enumerate() {
@@ -354,6 +355,8 @@ impl Subscription {
             sink(Item::Stored(ev));
         }
         self.cursor = next;
+        // Read under the state lock, so a ring for anything newer sees it.
+        self.bell.read_through(next - 1);
         st.closed
     }
 

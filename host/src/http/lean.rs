@@ -123,9 +123,7 @@ pub async fn serve(mut socket: TcpStream, req: StreamRequest, state: Arc<AppStat
     // A stream ends when its token expires or its lifetime is up.
     let ending = events::Ending::of(&state, access.expires_at);
     let mut expiry = ending.as_ref().map(|e| Box::pin(sleep(e.left())));
-    // Opening may read the bus: its future is boxed, so a stream's task
-    // does not carry that state for the whole of its life.
-    let mut step = match Box::pin(opening.step(&state)).await {
+    let mut step = match opening.step(&state).await {
         Ok(step) => step,
         Err(err) => return refuse(socket, err, grant.as_deref(), &state, route).await,
     };
@@ -156,7 +154,7 @@ pub async fn serve(mut socket: TcpStream, req: StreamRequest, state: Arc<AppStat
                     return;
                 }
                 out.clear();
-                step = match Box::pin(opening.step(&state)).await {
+                step = match opening.step(&state).await {
                     Ok(step) => step,
                     Err(_) => return,
                 };
