@@ -7,7 +7,9 @@
 //! waiting on it. An atomic word and a [`AtomicWaker`]: ringing is one
 //! compare-and-swap and a wake, waiting is a swap and a waker registration,
 //! with no lock and no allocation — this is paid once per delivery at paced
-//! rates.
+//! rates. It also keeps the newest seq its subscription has read through,
+//! so a ring for events already read (a woken subscription reads on past
+//! the ring that woke it) is not made.
 
 use std::sync::atomic::{
     AtomicBool, AtomicU64, Ordering::AcqRel, Ordering::Acquire, Ordering::Release,
