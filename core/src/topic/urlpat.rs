@@ -62,6 +62,23 @@ impl HubUrl {
         &self.0
     }
 
+    /// The URL's origin (`scheme://host[:port]`) and its path.
+    ///
+    /// ```
+    /// use tidings_core::topic::HubUrl;
+    /// let hub = HubUrl::parse("https://hub.example.com:8443/.well-known/mercure").unwrap();
+    /// assert_eq!(hub.origin(), "https://hub.example.com:8443");
+    /// assert_eq!(hub.path(), "/.well-known/mercure");
+    /// ```
+    pub fn origin(&self) -> String {
+        self.0.origin().ascii_serialization()
+    }
+
+    /// The URL's path.
+    pub fn path(&self) -> &str {
+        self.0.path()
+    }
+
     /// Whether `topic` addresses the hub's reserved namespace: resolved
     /// against the hub URL (the WHATWG parser removes dot-segments), with
     /// percent-escapes of unreserved characters decoded, its path is the

@@ -124,23 +124,14 @@ pub fn app(state: Arc<AppState>, credentials: Arc<Credentials>) -> BoxEndpoint<'
 /// );
 /// ```
 pub fn metadata_url(hub: &HubUrl) -> String {
-    let url = hub.as_str();
-    let path_at = url
-        .find("://")
-        .and_then(|i| url[i + 3..].find('/').map(|j| i + 3 + j))
-        .unwrap_or(url.len());
-    let path = url[path_at..].split(['?', '#']).next().unwrap_or("");
-    let path = if path == "/" { "" } else { path };
-    format!("{}{METADATA_PATH}{path}", &url[..path_at])
+    let path = if hub.path() == "/" { "" } else { hub.path() };
+    format!("{}{METADATA_PATH}{path}", hub.origin())
 }
 
 /// The path of [`metadata_url`] on this server.
 fn metadata_path(hub: &HubUrl) -> String {
-    let url = metadata_url(hub);
-    let after_scheme = url.find("://").map_or(0, |i| i + 3);
-    url[after_scheme..]
-        .find('/')
-        .map_or_else(|| "/".to_owned(), |i| url[after_scheme + i..].to_owned())
+    let path = if hub.path() == "/" { "" } else { hub.path() };
+    format!("{METADATA_PATH}{path}")
 }
 
 /// The path RFC 9728 puts protected resource metadata under.

@@ -97,26 +97,26 @@ pub struct EventsQuery {
 }
 
 impl EventsQuery {
-    /// Decodes `query` (the part after `?`); `v0` admits the earlier
-    /// revision's `topic` and `authorization` parameters.
+    /// Decodes `query` (the part after `?`) with the rules of `endpoint`;
+    /// `v0` admits the earlier revision's `topic` and `authorization`
+    /// parameters.
     ///
     /// ```
     /// use tidings_core::topic::MatcherKind;
-    /// use tidings_host::http::selectors::EventsQuery;
+    /// use tidings_host::http::selectors::{Endpoint, EventsQuery};
+    /// let native = |q| EventsQuery::parse(q, false, Endpoint::Native);
     ///
-    /// let q = EventsQuery::parse("match=https%3A%2F%2Fex.com%2Fa&match_urlpattern=/b/:id&match=x", false).unwrap();
+    /// let q = native("match=https%3A%2F%2Fex.com%2Fa&match_urlpattern=/b/:id&match=x").unwrap();
     /// assert_eq!(q.selectors.unwrap().len(), 3);
-    /// assert!(EventsQuery::parse("match_regex=.*", false).is_err());
-    /// assert!(EventsQuery::parse("MATCHES=1", false).is_err());
-    /// assert!(EventsQuery::parse("topic=*", false).is_err());
-    /// assert_eq!(EventsQuery::parse("topic=*", true).unwrap().selectors.unwrap()[0].0, MatcherKind::UriTemplate);
+    /// assert!(native("match_regex=.*").is_err());
+    /// assert!(native("MATCHES=1").is_err());
+    /// assert!(native("topic=*").is_err());
+    /// let v0 = EventsQuery::parse("topic=*", true, Endpoint::Native).unwrap();
+    /// assert_eq!(v0.selectors.unwrap()[0].0, MatcherKind::UriTemplate);
+    /// // The hub's stream needs a selector.
+    /// assert!(EventsQuery::parse("", false, Endpoint::Hub).is_err());
     /// ```
-    pub fn parse(query: &str, v0: bool) -> Result<EventsQuery, ApiError> {
-        EventsQuery::parse_for(query, v0, Endpoint::Native)
-    }
-
-    /// [`parse`](Self::parse) with the rules of `endpoint`.
-    pub fn parse_for(query: &str, v0: bool, endpoint: Endpoint) -> Result<EventsQuery, ApiError> {
+    pub fn parse(query: &str, v0: bool, endpoint: Endpoint) -> Result<EventsQuery, ApiError> {
         let mut out = EventsQuery::default();
         let mut selectors = Vec::new();
         for (name, value) in form_pairs(query)? {

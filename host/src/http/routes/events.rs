@@ -69,7 +69,7 @@ pub fn open(
     state: &AppState,
     endpoint: Endpoint,
 ) -> Result<Opening, ApiError> {
-    let query = EventsQuery::parse_for(query.unwrap_or(""), state.config.mercure_v0, endpoint)?;
+    let query = EventsQuery::parse(query.unwrap_or(""), state.config.mercure_v0, endpoint)?;
     let last_event_id = header_last_id.or(query.last_event_id);
     let kinds = query.types.as_deref().map(parse_types).transpose()?;
     let selectors = query

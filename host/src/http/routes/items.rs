@@ -35,16 +35,7 @@ fn checked(part_number: &str) -> Result<&str, ApiError> {
 /// The topic of an item's events: `<origin>/items/<part_number>`, where
 /// the origin is that of `--hub-url`, else `http://<listen address>`.
 pub fn item_topic(config: &Config, part_number: &str) -> Topic {
-    let origin = match &config.hub_url {
-        Some(url) => {
-            let after_scheme = url.find("://").map_or(0, |i| i + 3);
-            let end = url[after_scheme..]
-                .find(['/', '?', '#'])
-                .map_or(url.len(), |i| after_scheme + i);
-            url[..end].to_owned()
-        }
-        None => format!("http://{}", config.listen),
-    };
+    let origin = config.hub().origin();
     Topic::new(&format!("{origin}/items/{part_number}")).expect("part numbers make topics")
 }
 
