@@ -2,6 +2,8 @@
 //! attributes cannot say (non-zero counts, finite rates, header syntax,
 //! topic flags that need each other).
 
+use super::http::TOPIC;
+
 /// The publish body for Tidings' `POST /api/publish`.
 pub const TIDINGS_TEMPLATE: &str = r#"{"type":"load","data":{"seq":{seq},"ts":{ts}}}"#;
 
@@ -107,6 +109,12 @@ pub struct Args {
     #[arg(long, default_value = "https://example.com/t/:id")]
     pub pattern: String,
 
+    /// With `{topic}` in the URLs and `--subscribe pattern`: the channel
+    /// every pattern client subscribes to, and to which the events of the
+    /// matching topics are posted.
+    #[arg(long, default_value = "pattern")]
+    pub pattern_channel: String,
+
     /// Events to publish.
     #[arg(short = 'n', long, default_value_t = 2000)]
     pub events: u64,
@@ -177,6 +185,12 @@ pub struct Args {
 }
 
 impl Args {
+    /// Whether the hub routes by path: `{topic}` in the subscribe URL
+    /// stands for the channel of a client's selection.
+    pub fn routed(&self) -> bool {
+        self.sub_url.iter().any(|u| u.contains(TOPIC))
+    }
+
     /// The publish body template in force.
     pub fn body_template(&self) -> &str {
         match &self.pub_body_template {
@@ -221,7 +235,7 @@ pub fn check(args: &Args) -> Result<(), String> {
     if args.subscribe != Subscribe::All && args.topics == 0 {
         return Err("--subscribe exact or pattern needs --topics".into());
     }
-    if args.topics > 0 && !args.body_template().contains("{topic}") {
+    if args.topics > 0 && !args.routed() && !args.body_template().contains(TOPIC) {
         return Err("--topics needs {topic} in --pub-body-template".into());
     }
     // The server takes at most 32 selectors a stream.
@@ -232,6 +246,24 @@ pub fn check(args: &Args) -> Result<(), String> {
         return Err(
             "--topic-prefix is put into JSON verbatim: no quotes, backslashes or controls".into(),
         );
+    }
+    if args.routed() || args.pub_url.iter().any(|u| u.contains(TOPIC)) {
+        let exact_one = args.subscribe == Subscribe::Exact && args.exact_per_client == 1;
+        if !(exact_one || args.subscribe == Subscribe::Pattern) {
+            return Err(format!(
+                "{TOPIC} in the URLs needs --subscribe exact with one topic a client, or pattern"
+            ));
+        }
+        if !args.routed() || !args.pub_url.iter().all(|u| u.contains(TOPIC)) {
+            return Err(format!("{TOPIC} must be in every --sub-url and --pub-url"));
+        }
+        let path_safe = |s: &str| {
+            s.bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b"._-".contains(&b))
+        };
+        if args.pattern_channel.is_empty() || !path_safe(&args.pattern_channel) {
+            return Err("--pattern-channel must be of [A-Za-z0-9._-]".into());
+        }
     }
     for h in &args.pub_headers {
         if !h.contains(':') || h.contains(['\r', '\n']) {

@@ -12,7 +12,7 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 use tokio::sync::watch;
 
-use super::http::{BodyDecoder, Framing, head_len, parse_head, sse_request};
+use super::http::{BodyDecoder, Framing, Url, head_len, parse_head, sse_request};
 use super::shared::Shared;
 use super::tally::{Outcome, Tally, seq_and_ts};
 use super::topics::Selection;
@@ -32,6 +32,12 @@ pub async fn client(
     let args = &sh.args;
     let selection = sh.plan.selection(index);
     let query = sh.plan.query(&selection);
+    // A hub that routes by path has one URL per channel.
+    let routes: Option<Vec<Url>> = sh
+        .plan
+        .channel(&selection)
+        .map(|channel| sh.sub.iter().map(|u| u.with_channel(&channel)).collect());
+    let subs = routes.as_deref().unwrap_or(&sh.sub);
     let mut node = index;
     let mut tally = Tally::new(args.events);
     let mut buf = vec![0u8; READ_BUF];
@@ -52,7 +58,7 @@ pub async fn client(
         }
         first = false;
         let opened = tokio::select! {
-            r = tokio::time::timeout(timeout, open(&sh, node, &query, last_id.as_deref(), &mut buf)) => {
+            r = tokio::time::timeout(timeout, open(&sh, &subs[node % subs.len()], &query, last_id.as_deref(), &mut buf)) => {
                 r.unwrap_or_else(|_| Err("connect: timed out".into()))
             }
             _ = stop.changed() => break,
@@ -166,13 +172,12 @@ pub async fn client(
 /// already read lie in `buf`, and the body's framing.
 async fn open(
     sh: &Shared,
-    node: usize,
+    url: &Url,
     query: &str,
     last_id: Option<&str>,
     buf: &mut [u8],
 ) -> Result<(TcpStream, std::ops::Range<usize>, Framing), String> {
     let _permit = sh.connect_gate.acquire().await.expect("gate never closes");
-    let url = &sh.sub[node % sh.sub.len()];
     let mut stream = TcpStream::connect(url.addr)
         .await
         .map_err(|e| format!("connect: {e}"))?;

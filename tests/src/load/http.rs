@@ -56,7 +56,19 @@ impl Url {
             path,
         })
     }
+
+    /// This URL with `{topic}` in its path replaced by `channel`: the route
+    /// of one channel on a hub that routes by path (nchan's `/sub/<channel>`).
+    pub fn with_channel(&self, channel: &str) -> Url {
+        Url {
+            path: self.path.replace(TOPIC, channel),
+            ..self.clone()
+        }
+    }
 }
+
+/// The placeholder of a URL routed by channel.
+pub const TOPIC: &str = "{topic}";
 
 /// How the body of a response ends.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -330,12 +342,15 @@ pub fn sse_request(url: &Url, query: &str, last_event_id: Option<&str>) -> Vec<u
     req.into_bytes()
 }
 
-/// One keep-alive connection that POSTs bodies to a URL.
+/// One keep-alive connection that POSTs bodies to a URL (or to other paths
+/// on its host, [`Poster::post_to`]).
 #[derive(Debug)]
 pub struct Poster {
     addr: SocketAddr,
-    /// Request line and headers, up to and including `Content-Length: `.
-    prefix: Vec<u8>,
+    path: String,
+    /// The request line after the path, and the headers, up to and
+    /// including `Content-Length: `.
+    rest: Vec<u8>,
     stream: Option<TcpStream>,
     buf: Vec<u8>,
     request: Vec<u8>,
@@ -345,18 +360,19 @@ impl Poster {
     /// A poster for `url` sending `headers` (each `Name: value`) and the
     /// given content type with every request; it connects on first use.
     pub fn new(url: &Url, content_type: &str, headers: &[String]) -> Poster {
-        let mut prefix = format!(
-            "POST {} HTTP/1.1\r\nHost: {}\r\nContent-Type: {}\r\n",
-            url.path, url.authority, content_type
+        let mut rest = format!(
+            " HTTP/1.1\r\nHost: {}\r\nContent-Type: {}\r\n",
+            url.authority, content_type
         );
         for h in headers {
-            prefix.push_str(h.trim());
-            prefix.push_str("\r\n");
+            rest.push_str(h.trim());
+            rest.push_str("\r\n");
         }
-        prefix.push_str("Content-Length: ");
+        rest.push_str("Content-Length: ");
         Poster {
             addr: url.addr,
-            prefix: prefix.into_bytes(),
+            path: url.path.clone(),
+            rest: rest.into_bytes(),
             stream: None,
             buf: Vec::with_capacity(4096),
             request: Vec::with_capacity(1024),
@@ -374,8 +390,18 @@ impl Poster {
     /// reopened and the request sent once more, but only when not a single
     /// byte of response came back.
     pub async fn post(&mut self, body: &[u8]) -> io::Result<u16> {
+        let path = std::mem::take(&mut self.path);
+        let status = self.post_to(&path, body).await;
+        self.path = path;
+        status
+    }
+
+    /// [`Poster::post`] to `path` (with its query) on the same host.
+    pub async fn post_to(&mut self, path: &str, body: &[u8]) -> io::Result<u16> {
         self.request.clear();
-        self.request.extend_from_slice(&self.prefix);
+        self.request.extend_from_slice(b"POST ");
+        self.request.extend_from_slice(path.as_bytes());
+        self.request.extend_from_slice(&self.rest);
         self.request
             .extend_from_slice(format!("{}\r\n\r\n", body.len()).as_bytes());
         self.request.extend_from_slice(body);

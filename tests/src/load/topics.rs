@@ -18,6 +18,14 @@
 //!
 //! [`Plan::expected`] counts what a selection is due among the accepted
 //! events; the tally compares that with what arrived.
+//!
+//! A hub that routes by path instead (nchan's `/sub/<channel>` and
+//! `/pub/<channel>`: `{topic}` in `--sub-url` and `--pub-url`) gets the
+//! same plan as channels: an exact client subscribes to its topic's
+//! channel and each event is posted to its topic's; pattern clients share
+//! `--pattern-channel`, to which the events of the matching topics are
+//! posted, the others to their own topic's channel, which no one reads.
+//! The publisher then does the matching a pattern hub does itself.
 
 use tidings_core::topic::{Matcher, MatcherKind, Topic};
 
@@ -35,6 +43,9 @@ pub struct Plan {
     pattern: String,
     /// With `--subscribe pattern`: whether the pattern matches topic `i`.
     matching: Vec<bool>,
+    /// Whether the hub routes by path (`{topic}` in the URLs).
+    routed: bool,
+    pattern_channel: String,
 }
 
 /// What one client subscribes to.
@@ -46,6 +57,12 @@ pub enum Selection {
     Exact(Vec<u32>),
     /// The run's URL pattern.
     Pattern,
+}
+
+/// The channel of topic `i` on a hub that routes by path: `topic<i>`,
+/// which any path segment can carry.
+fn channel_name(i: u32) -> String {
+    format!("topic{i}")
 }
 
 /// SplitMix64's finaliser: a bijection of `u64` that scatters every bit.
@@ -69,6 +86,8 @@ impl Plan {
             per_client: args.exact_per_client,
             pattern: args.pattern.clone(),
             matching: Vec::new(),
+            routed: args.routed(),
+            pattern_channel: args.pattern_channel.clone(),
         };
         if plan.subscribe == Subscribe::Pattern {
             let matcher = Matcher::compile(MatcherKind::UrlPattern, &plan.pattern, None)
@@ -127,9 +146,35 @@ impl Plan {
         }
     }
 
-    /// The query that asks the server for `selection` (empty for all),
-    /// without its leading `?`.
+    /// The channel whose route `selection` subscribes to, when the hub
+    /// routes by path.
+    pub fn channel(&self, selection: &Selection) -> Option<String> {
+        if !self.routed {
+            return None;
+        }
+        match selection {
+            Selection::All => None,
+            Selection::Pattern => Some(self.pattern_channel.clone()),
+            Selection::Exact(topics) => topics.first().map(|&t| channel_name(t)),
+        }
+    }
+
+    /// The channel event `seq` is posted to, when the hub routes by path.
+    pub fn event_channel(&self, seq: u64) -> Option<String> {
+        let topic = self.topic_of(seq).filter(|_| self.routed)?;
+        if self.subscribe == Subscribe::Pattern && self.matching[topic as usize] {
+            Some(self.pattern_channel.clone())
+        } else {
+            Some(channel_name(topic))
+        }
+    }
+
+    /// The query that asks the server for `selection` (empty for all, and
+    /// when the hub routes by path), without its leading `?`.
     pub fn query(&self, selection: &Selection) -> String {
+        if self.routed {
+            return String::new();
+        }
         let param = |name: &str, value: &str| {
             format!(
                 "{name}={}",
