@@ -20,6 +20,20 @@ use super::topics::Selection;
 /// Bytes read at once from one stream; also the most a response head may take.
 const READ_BUF: usize = 8 * 1024;
 
+/// Latencies a client keeps before adding them to the shared histogram.
+const LATENCY_BATCH: usize = 256;
+
+/// Adds `latencies` to the run's histogram and empties it.
+fn record_latencies(sh: &Shared, latencies: &mut Vec<u64>) {
+    if latencies.is_empty() {
+        return;
+    }
+    let mut h = sh.latency.lock().expect("latency lock");
+    for l in latencies.drain(..) {
+        h.saturating_record(l.max(1));
+    }
+}
+
 /// Client `index`: connects with its selectors, reads, reconnects with
 /// `Last-Event-ID` when told to (`--reconnect-after`) or when the stream
 /// breaks, until stopped. Returns its selection, its tally and whether it
@@ -93,69 +107,76 @@ pub async fn client(
         let mut parser = Parser::with_max_line(1 << 20);
         let mut decoder = BodyDecoder::new(framing);
         let mut since_connect = 0u64;
-        let planned = loop {
-            let now = sh.now_us();
-            let mut bad = None;
-            let fed = decoder.feed(&buf[body.clone()], |payload| {
-                if bad.is_none()
-                    && let Err(e) = parser.feed(payload, &mut events)
-                {
-                    bad = Some(e);
+        // The stop signal is watched once per stream, not once per read, and
+        // latencies reach the shared histogram in batches: both were a
+        // measurable part of the tool's cost per delivery.
+        let reading = async {
+            loop {
+                let now = sh.now_us();
+                let fresh = latencies.len();
+                let mut bad = None;
+                let fed = decoder.feed(&buf[body.clone()], |payload| {
+                    if bad.is_none()
+                        && let Err(e) = parser.feed(payload, &mut events)
+                    {
+                        bad = Some(e);
+                    }
+                });
+                for ev in events.drain(..) {
+                    let Some((seq, ts)) = seq_and_ts(&ev.data) else {
+                        tally.other += 1;
+                        continue;
+                    };
+                    since_connect += 1;
+                    let wanted = sh.plan.wants(&selection, seq);
+                    if tally.record(seq, wanted, &sh.ledger) == Outcome::First {
+                        latencies.push(now.saturating_sub(ts));
+                    }
                 }
-            });
-            for ev in events.drain(..) {
-                let Some((seq, ts)) = seq_and_ts(&ev.data) else {
-                    tally.other += 1;
-                    continue;
-                };
-                since_connect += 1;
-                let wanted = sh.plan.wants(&selection, seq);
-                if tally.record(seq, wanted, &sh.ledger) == Outcome::First {
-                    latencies.push(now.saturating_sub(ts));
+                if latencies.len() > fresh {
+                    sh.delivered
+                        .fetch_add((latencies.len() - fresh) as u64, Relaxed);
+                    if latencies.len() >= LATENCY_BATCH {
+                        record_latencies(&sh, &mut latencies);
+                    }
                 }
-            }
-            if !latencies.is_empty() {
-                sh.delivered.fetch_add(latencies.len() as u64, Relaxed);
-                let mut h = sh.latency.lock().expect("latency lock");
-                for l in latencies.drain(..) {
-                    h.saturating_record(l.max(1));
-                }
-            }
-            if let Err(e) = fed {
-                sh.error(format!("stream: {e}"));
-                break false;
-            }
-            if let Some(e) = bad {
-                sh.error(format!("stream: {e}"));
-                break false;
-            }
-            if decoder.done() {
-                sh.error("stream: the response ended".into());
-                break false;
-            }
-            if args.reconnect_after.is_some_and(|k| since_connect >= k) {
-                break true;
-            }
-            let read = tokio::select! {
-                r = stream.read(&mut buf) => r,
-                _ = stop.changed() => {
-                    sh.connected_now.fetch_sub(1, Relaxed);
-                    return (selection, tally, established);
-                }
-            };
-            match read {
-                Ok(0) => {
-                    sh.error("stream: closed by the server".into());
-                    break false;
-                }
-                Ok(n) => body = 0..n,
-                Err(e) => {
+                if let Err(e) = fed {
                     sh.error(format!("stream: {e}"));
-                    break false;
+                    break Some(false);
+                }
+                if let Some(e) = bad {
+                    sh.error(format!("stream: {e}"));
+                    break Some(false);
+                }
+                if decoder.done() {
+                    sh.error("stream: the response ended".into());
+                    break Some(false);
+                }
+                if args.reconnect_after.is_some_and(|k| since_connect >= k) {
+                    break Some(true);
+                }
+                match stream.read(&mut buf).await {
+                    Ok(0) => {
+                        sh.error("stream: closed by the server".into());
+                        break Some(false);
+                    }
+                    Ok(n) => body = 0..n,
+                    Err(e) => {
+                        sh.error(format!("stream: {e}"));
+                        break Some(false);
+                    }
                 }
             }
         };
+        let planned = tokio::select! {
+            planned = reading => planned,
+            _ = stop.changed() => None,
+        };
+        record_latencies(&sh, &mut latencies);
         sh.connected_now.fetch_sub(1, Relaxed);
+        let Some(planned) = planned else {
+            return (selection, tally, established);
+        };
         if !planned {
             sh.disconnects.fetch_add(1, Relaxed);
         }
