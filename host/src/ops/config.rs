@@ -140,6 +140,14 @@ pub struct Config {
     #[arg(long, env = "TIDINGS_STREAM_LIFETIME", value_parser = duration)]
     pub stream_lifetime: Option<Duration>,
 
+    /// Worker threads of the runtime that serves streams (and rings their
+    /// doorbells). Default: one fewer than the cores, at least one, so the
+    /// runtime that answers publishes and the API always has a core of its
+    /// own and the stream workers do not outnumber the cores they share
+    /// with it.
+    #[arg(long, env = "TIDINGS_STREAM_WORKERS", value_parser = clap::value_parser!(u16).range(1..))]
+    pub stream_workers: Option<u16>,
+
     /// Reconnection delay advertised to clients with `retry:`, in milliseconds.
     #[arg(long, env = "TIDINGS_RETRY_MS", default_value_t = 2000)]
     pub retry_ms: u64,
