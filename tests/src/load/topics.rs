@@ -241,6 +241,60 @@ mod tests {
     }
 
     #[test]
+    fn routed_hubs_get_channels_in_the_path() {
+        let routed = |extra: &[&str]| {
+            let mut flags = vec![
+                "--sub-url",
+                "http://h:1/sub/{topic}",
+                "--pub-url",
+                "http://h:1/pub/{topic}",
+                "--topics",
+                "100",
+            ];
+            flags.extend_from_slice(extra);
+            plan(&flags).unwrap()
+        };
+        let exact = routed(&["--subscribe", "exact"]);
+        let mine = exact.selection(7);
+        assert_eq!(exact.channel(&mine).as_deref(), Some("topic7"));
+        assert_eq!(exact.query(&mine), "", "the channel is the selector");
+        for seq in 0..50 {
+            let topic = exact.topic_of(seq).unwrap();
+            assert_eq!(exact.event_channel(seq), Some(format!("topic{topic}")));
+        }
+        let pattern = routed(&[
+            "--subscribe",
+            "pattern",
+            "--pattern",
+            r"https://example.com/t/:id(\d*0)",
+        ]);
+        assert_eq!(
+            pattern.channel(&Selection::Pattern).as_deref(),
+            Some("pattern")
+        );
+        for seq in 0..200 {
+            let topic = pattern.topic_of(seq).unwrap();
+            let to = pattern.event_channel(seq).unwrap();
+            if topic % 10 == 0 {
+                assert_eq!(
+                    to, "pattern",
+                    "a matching topic's event goes to the shared channel"
+                );
+            } else {
+                assert_eq!(to, format!("topic{topic}"));
+            }
+        }
+        // Without {topic}, nothing is routed by path.
+        let plain = plan(&["--topics", "100", "--subscribe", "exact"]).unwrap();
+        assert_eq!(plain.channel(&plain.selection(7)), None);
+        assert_eq!(plain.event_channel(3), None);
+        assert_eq!(
+            plain.query(&plain.selection(7)),
+            "match=https%3A%2F%2Fexample.com%2Ft%2F7"
+        );
+    }
+
+    #[test]
     fn topics_are_spread_and_seeded() {
         let p = plan(&["--topics", "10"]).unwrap();
         let mut per = [0u32; 10];
