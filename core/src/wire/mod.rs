@@ -9,7 +9,7 @@ mod encode;
 mod parse;
 
 pub use encode::{encode_comment, encode_event, encode_retry, event_frame};
-pub use parse::{DEFAULT_MAX_LINE, ParsedEvent, Parser, parse_all};
+pub use parse::{DEFAULT_MAX_LINE, EventRef, ParsedEvent, Parser, parse_all};
 
 /// Errors from encoding or parsing the SSE wire format.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]

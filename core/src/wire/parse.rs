@@ -24,6 +24,33 @@ pub struct ParsedEvent {
     pub last_event_id: String,
 }
 
+/// One event dispatched by [`Parser::feed_with`], borrowed from the
+/// parser: the same fields as [`ParsedEvent`], valid until the callback
+/// returns, with nothing allocated per event.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct EventRef<'a> {
+    /// The event type (`"message"` when the block had none).
+    pub event: &'a str,
+    /// The `data` field values joined with LF.
+    pub data: &'a str,
+    /// The id of this event's own block, if it had one.
+    pub id: Option<&'a str>,
+    /// The stream's last event id when this event was dispatched.
+    pub last_event_id: &'a str,
+}
+
+impl EventRef<'_> {
+    /// An owned copy.
+    pub fn to_owned(&self) -> ParsedEvent {
+        ParsedEvent {
+            event: self.event.to_owned(),
+            data: self.data.to_owned(),
+            id: self.id.map(str::to_owned),
+            last_event_id: self.last_event_id.to_owned(),
+        }
+    }
+}
+
 /// How far the byte-order mark at the start of the stream has been matched.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Bom {
@@ -70,9 +97,11 @@ pub struct Parser {
     line: Vec<u8>,
     data: String,
     event_type: String,
+    /// The last valid `id` field so far (the current block's, when
+    /// `block_has_id`).
     id_buffer: String,
-    /// The id of the current block, if it had a valid `id` field.
-    block_id: Option<String>,
+    /// Whether the current block had a valid `id` field.
+    block_has_id: bool,
     last_event_id: String,
     retry: Option<u64>,
 }
@@ -128,7 +157,7 @@ impl Parser {
             data: String::new(),
             event_type: String::new(),
             id_buffer: String::new(),
-            block_id: None,
+            block_has_id: false,
             last_event_id: String::new(),
             retry: None,
         }
@@ -195,7 +224,32 @@ impl Parser {
     /// assert_eq!(events[0].data, "");
     /// ```
     pub fn feed(&mut self, chunk: &[u8], out: &mut Vec<ParsedEvent>) -> Result<(), WireError> {
-        let result = self.feed_inner(chunk, out);
+        self.feed_with(chunk, |event| out.push(event.to_owned()))
+    }
+
+    /// [`Parser::feed`], handing each event to `on_event` as it is
+    /// dispatched, borrowed: nothing is allocated per event once the
+    /// parser's buffers have grown to the stream's sizes.
+    ///
+    /// ```
+    /// use tidings_core::wire::Parser;
+    ///
+    /// let mut parser = Parser::new();
+    /// let mut seen = Vec::new();
+    /// parser
+    ///     .feed_with(b"id: 7\ndata: a\n\ndata: b\n\n", |e| {
+    ///         seen.push((e.id.map(str::to_owned), e.data.to_owned(), e.last_event_id.to_owned()))
+    ///     })
+    ///     .unwrap();
+    /// assert_eq!(seen[0], (Some("7".into()), "a".into(), "7".into()));
+    /// assert_eq!(seen[1], (None, "b".into(), "7".into()));
+    /// ```
+    pub fn feed_with(
+        &mut self,
+        chunk: &[u8],
+        mut on_event: impl FnMut(EventRef<'_>),
+    ) -> Result<(), WireError> {
+        let result = self.feed_inner(chunk, &mut on_event);
         if result.is_err() {
             self.line.clear();
             self.last_was_cr = false;
@@ -230,10 +284,14 @@ impl Parser {
             || matches!(self.bom, Bom::Matching(n) if n > 0)
             || !self.data.is_empty()
             || !self.event_type.is_empty()
-            || self.block_id.is_some()
+            || self.block_has_id
     }
 
-    fn feed_inner(&mut self, chunk: &[u8], out: &mut Vec<ParsedEvent>) -> Result<(), WireError> {
+    fn feed_inner(
+        &mut self,
+        chunk: &[u8],
+        out: &mut impl FnMut(EventRef<'_>),
+    ) -> Result<(), WireError> {
         let mut rest = chunk;
         if let Bom::Matching(seen) = self.bom {
             let seen = usize::from(seen);
@@ -303,7 +361,11 @@ impl Parser {
         Ok(())
     }
 
-    fn process_line(&mut self, line: &[u8], out: &mut Vec<ParsedEvent>) -> Result<(), WireError> {
+    fn process_line(
+        &mut self,
+        line: &[u8],
+        out: &mut impl FnMut(EventRef<'_>),
+    ) -> Result<(), WireError> {
         if line.is_empty() {
             self.dispatch(out);
             return Ok(());
@@ -321,10 +383,10 @@ impl Parser {
         match name {
             b"event" => {
                 self.event_type.clear();
-                self.event_type.push_str(&String::from_utf8_lossy(value));
+                self.event_type.push_str(&text(value));
             }
             b"data" => {
-                let value = String::from_utf8_lossy(value);
+                let value = text(value);
                 if self.data.len() + value.len() + 1 > self.max_line {
                     return Err(WireError::EventTooLarge {
                         limit: self.max_line,
@@ -336,10 +398,9 @@ impl Parser {
             // A NUL in an id is refused because clients could not send it
             // back in a `Last-Event-ID` header.
             b"id" if !value.contains(&0) => {
-                let value = String::from_utf8_lossy(value);
                 self.id_buffer.clear();
-                self.id_buffer.push_str(&value);
-                self.block_id = Some(value.into_owned());
+                self.id_buffer.push_str(&text(value));
+                self.block_has_id = true;
             }
             b"retry" if !value.is_empty() && value.iter().all(u8::is_ascii_digit) => {
                 self.retry = Some(parse_digits(value));
@@ -349,7 +410,7 @@ impl Parser {
         Ok(())
     }
 
-    fn dispatch(&mut self, out: &mut Vec<ParsedEvent>) {
+    fn dispatch(&mut self, out: &mut impl FnMut(EventRef<'_>)) {
         self.last_event_id.clone_from(&self.id_buffer);
         if self.data.is_empty() {
             self.reset_block();
@@ -357,15 +418,15 @@ impl Parser {
         }
         self.data.pop(); // Every data line appended an LF; drop the last.
         let event = if self.event_type.is_empty() {
-            "message".to_owned()
+            "message"
         } else {
-            std::mem::take(&mut self.event_type)
+            &self.event_type
         };
-        out.push(ParsedEvent {
+        out(EventRef {
             event,
-            data: std::mem::take(&mut self.data),
-            id: self.block_id.take(),
-            last_event_id: self.last_event_id.clone(),
+            data: &self.data,
+            id: self.block_has_id.then_some(self.id_buffer.as_str()),
+            last_event_id: &self.last_event_id,
         });
         self.reset_block();
     }
@@ -373,7 +434,16 @@ impl Parser {
     fn reset_block(&mut self) {
         self.data.clear();
         self.event_type.clear();
-        self.block_id = None;
+        self.block_has_id = false;
+    }
+}
+
+/// `bytes` as text, invalid sequences replaced by U+FFFD; valid UTF-8 (the
+/// usual case) is borrowed after one fast check.
+fn text(bytes: &[u8]) -> std::borrow::Cow<'_, str> {
+    match std::str::from_utf8(bytes) {
+        Ok(s) => std::borrow::Cow::Borrowed(s),
+        Err(_) => String::from_utf8_lossy(bytes),
     }
 }
 

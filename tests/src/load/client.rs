@@ -7,7 +7,7 @@ use std::sync::Arc;
 use std::sync::atomic::Ordering::Relaxed;
 use std::time::Duration;
 
-use tidings_core::wire::{ParsedEvent, Parser};
+use tidings_core::wire::Parser;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 use tokio::sync::watch;
@@ -55,7 +55,6 @@ pub async fn client(
     let mut node = index;
     let mut tally = Tally::new(args.events);
     let mut buf = vec![0u8; READ_BUF];
-    let mut events: Vec<ParsedEvent> = Vec::new();
     let mut latencies: Vec<u64> = Vec::new();
     let mut last_id: Option<String> = None;
     let mut established = false;
@@ -115,24 +114,27 @@ pub async fn client(
                 let now = sh.now_us();
                 let fresh = latencies.len();
                 let mut bad = None;
+                // Each event is tallied as the parser dispatches it,
+                // borrowed: nothing is allocated per event.
                 let fed = decoder.feed(&buf[body.clone()], |payload| {
-                    if bad.is_none()
-                        && let Err(e) = parser.feed(payload, &mut events)
-                    {
+                    if bad.is_some() {
+                        return;
+                    }
+                    let parsed = parser.feed_with(payload, |ev| {
+                        let Some((seq, ts)) = seq_and_ts(ev.data) else {
+                            tally.other += 1;
+                            return;
+                        };
+                        since_connect += 1;
+                        let wanted = sh.plan.wants(&selection, seq);
+                        if tally.record(seq, wanted, &sh.ledger) == Outcome::First {
+                            latencies.push(now.saturating_sub(ts));
+                        }
+                    });
+                    if let Err(e) = parsed {
                         bad = Some(e);
                     }
                 });
-                for ev in events.drain(..) {
-                    let Some((seq, ts)) = seq_and_ts(&ev.data) else {
-                        tally.other += 1;
-                        continue;
-                    };
-                    since_connect += 1;
-                    let wanted = sh.plan.wants(&selection, seq);
-                    if tally.record(seq, wanted, &sh.ledger) == Outcome::First {
-                        latencies.push(now.saturating_sub(ts));
-                    }
-                }
                 if latencies.len() > fresh {
                     sh.delivered
                         .fetch_add((latencies.len() - fresh) as u64, Relaxed);

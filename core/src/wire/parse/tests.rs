@@ -385,3 +385,42 @@ fn parse_all_matches_feed() {
     let (_, events) = feed_chunks(&[bytes]);
     assert_eq!(parse(bytes), events);
 }
+
+proptest::proptest! {
+    /// The borrowing callback sees exactly the events `feed` collects, for
+    /// any stream split anywhere: ids carried over, types defaulted,
+    /// invalid UTF-8 replaced, the same errors.
+    #[test]
+    fn feed_with_sees_what_feed_collects(
+        lines in proptest::collection::vec(
+            proptest::prop_oneof![
+                proptest::strategy::Just(b"".to_vec()),
+                proptest::strategy::Just(b"id: 1".to_vec()),
+                proptest::strategy::Just(b"id".to_vec()),
+                proptest::strategy::Just(b"event: e".to_vec()),
+                proptest::strategy::Just(b"data: \xff\xfe x".to_vec()),
+                proptest::strategy::Just(b": comment".to_vec()),
+                proptest::collection::vec(proptest::num::u8::ANY, 0..12),
+            ],
+            0..24,
+        ),
+        cut in 0usize..200,
+    ) {
+        let mut bytes = Vec::new();
+        for l in &lines {
+            bytes.extend_from_slice(l);
+            bytes.push(b'\n');
+        }
+        let cut = cut.min(bytes.len());
+        let (mut owned, mut borrowed) = (Parser::with_max_line(64), Parser::with_max_line(64));
+        let mut collected = Vec::new();
+        let mut seen = Vec::new();
+        for part in [&bytes[..cut], &bytes[cut..]] {
+            let a = owned.feed(part, &mut collected);
+            let b = borrowed.feed_with(part, |e| seen.push(e.to_owned()));
+            proptest::prop_assert_eq!(a, b);
+        }
+        proptest::prop_assert_eq!(collected, seen);
+        proptest::prop_assert_eq!(owned.last_event_id(), borrowed.last_event_id());
+    }
+}
