@@ -177,11 +177,10 @@ async fn run(args: Args) -> Result<(), String> {
     // The publishers get a thread of their own: sharing the readers' threads,
     // a publish would wait for a tool busy reading thousands of streams, and
     // the latency measured would be the tool's, not the server's.
-    let posters: Vec<(Poster, Url)> = (0..args.pub_conns)
+    let posters: Vec<Poster> = (0..args.pub_conns)
         .map(|i| {
             let url = &publish_urls[i % publish_urls.len()];
-            let poster = Poster::new(url, &args.pub_content_type, &args.pub_headers);
-            (poster, url.clone())
+            Poster::new(url, &args.pub_content_type, &args.pub_headers)
         })
         .collect();
     let publishing = {
@@ -196,11 +195,10 @@ async fn run(args: Args) -> Result<(), String> {
                 rt.block_on(async move {
                     let tasks: Vec<_> = posters
                         .into_iter()
-                        .map(|(poster, url)| {
+                        .map(|poster| {
                             tokio::spawn(publisher(
                                 Arc::clone(&sh),
                                 poster,
-                                url,
                                 Arc::clone(&next),
                                 publish_start,
                             ))

@@ -342,8 +342,8 @@ pub fn sse_request(url: &Url, query: &str, last_event_id: Option<&str>) -> Vec<u
     req.into_bytes()
 }
 
-/// One keep-alive connection that POSTs bodies to a URL (or to other paths
-/// on its host, [`Poster::post_to`]).
+/// One keep-alive connection that POSTs bodies to a URL (or to the route of
+/// a channel on its host).
 #[derive(Debug)]
 pub struct Poster {
     addr: SocketAddr,
@@ -385,22 +385,21 @@ impl Poster {
     }
 
     /// Sends `body` and waits for the whole response; returns its status.
+    /// With `channel`, `{topic}` in the URL's path stands for it (a hub that
+    /// routes by path).
     ///
     /// A kept-alive connection that the server closed while idle is
     /// reopened and the request sent once more, but only when not a single
     /// byte of response came back.
-    pub async fn post(&mut self, body: &[u8]) -> io::Result<u16> {
-        let path = std::mem::take(&mut self.path);
-        let status = self.post_to(&path, body).await;
-        self.path = path;
-        status
-    }
-
-    /// [`Poster::post`] to `path` (with its query) on the same host.
-    pub async fn post_to(&mut self, path: &str, body: &[u8]) -> io::Result<u16> {
+    pub async fn post(&mut self, channel: Option<&str>, body: &[u8]) -> io::Result<u16> {
         self.request.clear();
         self.request.extend_from_slice(b"POST ");
-        self.request.extend_from_slice(path.as_bytes());
+        match channel {
+            Some(channel) => self
+                .request
+                .extend_from_slice(self.path.replace(TOPIC, channel).as_bytes()),
+            None => self.request.extend_from_slice(self.path.as_bytes()),
+        }
         self.request.extend_from_slice(&self.rest);
         self.request
             .extend_from_slice(format!("{}\r\n\r\n", body.len()).as_bytes());

@@ -7,18 +7,12 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
 use std::time::{Duration, Instant};
 
-use super::http::{Poster, TOPIC, Url};
+use super::http::Poster;
 use super::shared::Shared;
 
 /// One publishing connection: takes the next seq, waits for its slot in
 /// the schedule (if paced), sends it, records the outcome.
-pub async fn publisher(
-    sh: Arc<Shared>,
-    mut poster: Poster,
-    url: Url,
-    next: Arc<AtomicU64>,
-    start: Instant,
-) {
+pub async fn publisher(sh: Arc<Shared>, mut poster: Poster, next: Arc<AtomicU64>, start: Instant) {
     let args = &sh.args;
     let timeout = Duration::from_secs_f64(args.publish_timeout);
     let deadline =
@@ -47,15 +41,8 @@ pub async fn publisher(
             body = body.replace("{topic}", &sh.plan.name(topic));
         }
         let sent = Instant::now();
-        let post = async {
-            match sh.plan.event_channel(seq) {
-                Some(channel) => {
-                    let path = url.path.replace(TOPIC, &channel);
-                    poster.post_to(&path, body.as_bytes()).await
-                }
-                None => poster.post(body.as_bytes()).await,
-            }
-        };
+        let channel = sh.plan.event_channel(seq);
+        let post = poster.post(channel.as_deref(), body.as_bytes());
         let outcome = tokio::time::timeout(timeout, post).await;
         let took = sent.elapsed().as_micros() as u64;
         let ok = match outcome {
