@@ -32,6 +32,7 @@ use crate::clock::Clock;
 use crate::http::accept;
 use crate::http::credentials::{Credentials, CredentialsError};
 use crate::http::state::AppState;
+use crate::http::tls::Tls;
 use crate::items::Items;
 use crate::log::admission::FanoutBudget;
 use crate::log::bus::{self, Bus, BusConfig};
@@ -58,6 +59,9 @@ pub enum StartError {
     /// The bus could not be joined.
     #[error("cannot join the bus: {0}")]
     Bus(#[from] bus::BusError),
+    /// The TLS certificate or key does not load.
+    #[error("TLS: {0}")]
+    Tls(#[from] http::tls::TlsError),
     /// The listener failed.
     #[error("cannot listen: {0}")]
     Io(#[from] std::io::Error),
@@ -71,6 +75,7 @@ pub struct Server {
     /// Keys and rules for access tokens and the editor token.
     pub credentials: Arc<Credentials>,
     store: Store,
+    tls: Option<Tls>,
 }
 
 /// Builds the server's state from `config` with a new, empty history and no
@@ -158,6 +163,10 @@ fn assemble(
         capacity: config.publish_queue,
         wait: config.publish_queue_wait,
     };
+    let tls = match (&config.tls_cert, &config.tls_key) {
+        (Some(cert), Some(key)) => Some(Tls::from_files(cert, key)?),
+        _ => None,
+    };
     let hub = Hub::new(broker_config, clock, history, log, limits, budget);
     let mode_config = ModeConfig::new(config.fail_threshold, config.recover_threshold)
         .map_err(|_| config::ConfigError::Threshold)?;
@@ -177,6 +186,7 @@ fn assemble(
         state,
         credentials,
         store,
+        tls,
     })
 }
 
@@ -188,7 +198,8 @@ impl Server {
 
     /// Starts the background tasks: the flusher and heartbeats on `streams`
     /// (the runtime of the streams they wake), storage probes, the bus's
-    /// reader and probes, and the SIGUSR1 toggle on the current one.
+    /// reader and probes, the SIGUSR1 toggle and, with TLS, the SIGHUP
+    /// reload of the certificate on the current one.
     pub fn spawn_tasks(&self, streams: &Handle) {
         let st = &self.state;
         streams.spawn(st.hub.feed().clone().run_flusher());
@@ -236,6 +247,15 @@ impl Server {
             }
             Err(e) => tracing::error!(error = %e, "cannot listen for SIGUSR1"),
         }
+        #[cfg(unix)]
+        if let Some(tls) = self.tls.clone() {
+            match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::hangup()) {
+                Ok(hup) => {
+                    tokio::spawn(reload_on_sighup(tls, hup));
+                }
+                Err(e) => tracing::error!(error = %e, "cannot listen for SIGHUP"),
+            }
+        }
     }
 
     /// Serves on `listener` until `signal` resolves, then shuts down
@@ -252,6 +272,7 @@ impl Server {
             self.endpoint(),
             self.state.clone(),
             streams.handle().clone(),
+            self.tls.clone(),
             signal,
         )
         .await;
@@ -266,7 +287,8 @@ pub async fn serve(config: Config) -> Result<(), StartError> {
     let server = start(config).await?;
     let listener = listen(server.state.config.listen)?;
     let local = listener.local_addr()?;
-    tracing::info!(addr = %local, storage = %server.state.config.storage, epoch = %server.state.hub.broker().epoch(), "listening");
+    let tls = server.tls.is_some();
+    tracing::info!(addr = %local, tls, storage = %server.state.config.storage, epoch = %server.state.hub.broker().epoch(), "listening");
     server.run(listener, shutdown_signal()).await?;
     Ok(())
 }
@@ -286,6 +308,20 @@ pub fn listen(addr: std::net::SocketAddr) -> std::io::Result<tokio::net::TcpList
     socket.set_reuseaddr(true)?;
     socket.bind(addr)?;
     socket.listen(LISTEN_BACKLOG)
+}
+
+/// Loads the certificate again at every SIGHUP: new connections get it,
+/// open ones keep theirs; a file that fails to load changes nothing.
+#[cfg(unix)]
+async fn reload_on_sighup(tls: Tls, mut hup: tokio::signal::unix::Signal) {
+    while hup.recv().await.is_some() {
+        match tls.reload() {
+            Ok(()) => tracing::info!("TLS certificate reloaded"),
+            Err(e) => {
+                tracing::error!(error = %e, "TLS certificate not reloaded; the old one stays")
+            }
+        }
+    }
 }
 
 /// Resolves on SIGTERM or SIGINT.

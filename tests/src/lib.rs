@@ -12,6 +12,7 @@ pub mod redis;
 mod s3;
 mod server;
 mod sse;
+pub mod tls;
 pub mod token_catalogue;
 
 pub use redis::RedisServer;

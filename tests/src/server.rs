@@ -61,6 +61,8 @@ pub struct Tidings {
     pub addr: SocketAddr,
     args: Vec<String>,
     env: Vec<(String, String)>,
+    /// With TLS: the certificate (PEM) a client must trust.
+    tls: Option<String>,
 }
 
 impl Tidings {
@@ -91,6 +93,18 @@ impl Tidings {
         Tidings::start_with(all, env).await
     }
 
+    /// As [`start`](Self::start), serving TLS with `cert`: URLs are
+    /// `https://127.0.0.1:<port>` and [`client`](Self::client) trusts it.
+    pub async fn start_tls(cert: &crate::tls::TestCert, args: &[&str]) -> Tidings {
+        let (c, k) = (
+            cert.cert.display().to_string(),
+            cert.key.display().to_string(),
+        );
+        let mut all = vec!["--tls-cert", c.as_str(), "--tls-key", k.as_str()];
+        all.extend_from_slice(args);
+        Tidings::start(&all).await
+    }
+
     async fn start_with(args: Vec<String>, env: Vec<(String, String)>) -> Tidings {
         let port = free_port().await;
         let addr: SocketAddr = format!("127.0.0.1:{port}").parse().expect("addr");
@@ -107,11 +121,16 @@ impl Tidings {
             .kill_on_drop(true)
             .spawn()
             .expect("tidings starts");
+        let tls = args
+            .iter()
+            .position(|a| a == "--tls-cert")
+            .map(|i| std::fs::read_to_string(&args[i + 1]).expect("certificate file"));
         let server = Tidings {
             child,
             addr,
             args,
             env,
+            tls,
         };
         server.wait_ready().await;
         server
@@ -147,7 +166,7 @@ impl Tidings {
     }
 
     async fn wait_ready(&self) {
-        let client = crate::http();
+        let client = self.client();
         let deadline = Instant::now() + Duration::from_secs(20);
         loop {
             if let Ok(resp) = client.get(self.url("/ready")).send().await
@@ -164,9 +183,19 @@ impl Tidings {
         }
     }
 
-    /// `http://<addr><path>`.
+    /// `http://<addr><path>`, or `https://` with TLS.
     pub fn url(&self, path: &str) -> String {
-        format!("http://{}{path}", self.addr)
+        let scheme = if self.tls.is_some() { "https" } else { "http" };
+        format!("{scheme}://{}{path}", self.addr)
+    }
+
+    /// The client for this server's API: [`crate::http`], or with TLS one
+    /// that trusts its certificate (HTTP/2 or HTTP/1.1, as ALPN decides).
+    pub fn client(&self) -> reqwest::Client {
+        match &self.tls {
+            None => crate::http(),
+            Some(pem) => crate::tls::client(pem, crate::tls::Version::Negotiated),
+        }
     }
 
     /// The process id.
@@ -206,7 +235,8 @@ impl Tidings {
 
     /// GET `path` and parse the JSON body.
     pub async fn get_json(&self, path: &str) -> (u16, serde_json::Value) {
-        let resp = crate::http()
+        let resp = self
+            .client()
             .get(self.url(path))
             .send()
             .await
@@ -217,7 +247,8 @@ impl Tidings {
 
     /// POST `/api/publish` with the editor token; returns status and body.
     pub async fn publish(&self, kind: &str, data: serde_json::Value) -> (u16, serde_json::Value) {
-        let resp = crate::http()
+        let resp = self
+            .client()
             .post(self.url("/api/publish"))
             .bearer_auth(EDITOR_TOKEN)
             .json(&serde_json::json!({ "type": kind, "data": data }))
@@ -281,7 +312,8 @@ impl Tidings {
     /// `GET /metrics`, asserting 200 and a text content type: the
     /// Prometheus text.
     pub async fn metrics(&self) -> String {
-        let resp = crate::http()
+        let resp = self
+            .client()
             .get(self.url("/metrics"))
             .send()
             .await

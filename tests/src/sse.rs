@@ -33,6 +33,8 @@ pub struct SseClient {
     pub status: u16,
     /// The response headers.
     pub headers: reqwest::header::HeaderMap,
+    /// The HTTP version the response came over.
+    pub version: reqwest::Version,
     ended: bool,
 }
 
@@ -59,15 +61,23 @@ impl SseClient {
     /// Opens `url` with these extra request headers (`Authorization`,
     /// `Cookie`, `Last-Event-ID`, …).
     pub async fn connect_with(url: &str, headers: &[(&str, &str)]) -> SseClient {
-        let mut req = stream_client()
-            .get(url)
-            .header("accept", "text/event-stream");
+        SseClient::connect_via(stream_client(), url, headers).await
+    }
+
+    /// Opens `url` with `client` (TLS, a given HTTP version).
+    pub async fn connect_via(
+        client: &reqwest::Client,
+        url: &str,
+        headers: &[(&str, &str)],
+    ) -> SseClient {
+        let mut req = client.get(url).header("accept", "text/event-stream");
         for (name, value) in headers {
             req = req.header(*name, *value);
         }
         let resp = req.send().await.expect("stream request");
         SseClient {
             status: resp.status().as_u16(),
+            version: resp.version(),
             headers: resp.headers().clone(),
             body: resp.bytes_stream().boxed(),
             parser: Parser::new(),

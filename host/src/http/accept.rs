@@ -3,6 +3,13 @@
 //! (`lean.rs`); everything else is handed, with the bytes already
 //! read, to poem through hyper's HTTP/1 connection.
 //!
+//! With TLS (`tls.rs`) the handshake comes first, within the same head
+//! timeout. A client that negotiated `h2` by ALPN has its whole connection
+//! served by hyper's HTTP/2 on the streams' runtime: its streams are
+//! delivered there like lean ones, and each request that is not a stream is
+//! answered on the request runtime, so a publish never waits behind the
+//! streams. HTTP/1.1 over TLS is dispatched as plain HTTP/1.1 is.
+//!
 //! Lean streams run on a runtime of their own ([`streams_runtime`]), with
 //! the flusher that rings their doorbells, apart from the one that accepts
 //! connections and answers requests. With thousands of streams woken by
@@ -22,36 +29,39 @@ use std::io;
 use std::net::SocketAddr;
 use std::pin::Pin;
 use std::sync::Arc;
-use std::task::{Context, Poll};
 use std::time::Duration;
 
-use bytes::{Buf, Bytes, BytesMut};
+use bytes::{Bytes, BytesMut};
 use http_body_util::combinators::BoxBody;
-use hyper_util::rt::TokioIo;
+use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
 use poem::endpoint::BoxEndpoint;
+use poem::http::StatusCode;
+use poem::http::uri::Scheme;
 use poem::web::{LocalAddr, RemoteAddr};
 use poem::{Addr, Endpoint};
-use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, ReadBuf};
-use tokio::net::{TcpListener, TcpStream};
+use tokio::io::AsyncReadExt;
+use tokio::net::TcpListener;
 use tokio::runtime::{Handle, Runtime};
 use tokio::sync::{mpsc, watch};
 
 use super::lean;
+use super::socket::{Carrier, Rewind, Socket};
+use super::tls::Tls;
+use crate::http::selectors::HUB_PATH;
 use crate::http::state::AppState;
 
 /// Largest request head read before dispatch; hyper answers larger ones.
 const MAX_HEAD: usize = 16 << 10;
-/// A client that sends no complete head within this time is dropped.
-const HEAD_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// Serves `listener` until `signal` resolves, then shuts down within the
 /// configured deadline. Lean streams run on `streams` (see
-/// [`streams_runtime`]).
+/// [`streams_runtime`]); with `tls`, every connection is TLS.
 pub async fn serve(
     listener: TcpListener,
     endpoint: BoxEndpoint<'static>,
     state: Arc<AppState>,
     streams: Handle,
+    tls: Option<Tls>,
     signal: impl Future<Output = ()> + Send + 'static,
 ) -> io::Result<()> {
     let local = listener.local_addr()?;
@@ -82,10 +92,16 @@ pub async fn serve(
                         local,
                         remote,
                         closing: closing_rx.clone(),
+                        requests: Handle::current(),
                         streams: streams.clone(),
                         alive: alive_tx.clone(),
                     };
-                    tokio::spawn(conn.run(socket));
+                    let _ = socket.set_nodelay(true);
+                    let socket = Socket::new(socket);
+                    match tls.clone() {
+                        None => tokio::spawn(conn.run(socket, Scheme::HTTP)),
+                        Some(tls) => tokio::spawn(conn.run_tls(socket, tls)),
+                    };
                 }
                 Err(e) => {
                     // Out of descriptors or similar: back off, keep serving.
@@ -116,6 +132,7 @@ struct Conn {
     local: SocketAddr,
     remote: SocketAddr,
     closing: watch::Receiver<bool>,
+    requests: Handle,
     streams: Handle,
     alive: mpsc::Sender<()>,
 }
@@ -134,13 +151,33 @@ pub fn streams_runtime(workers: Option<u16>) -> io::Result<Runtime> {
         .build()
 }
 
+/// Whether a request is a stream (served where streams are).
+fn is_stream(req: &hyper::Request<hyper::body::Incoming>) -> bool {
+    req.method() == hyper::Method::GET && matches!(req.uri().path(), "/api/events" | HUB_PATH)
+}
+
 impl Conn {
-    async fn run(mut self, mut socket: TcpStream) {
-        let _ = socket.set_nodelay(true);
+    /// TLS first: a handshake not done within the head timeout is dropped.
+    async fn run_tls(self, socket: Socket, tls: Tls) {
+        let timeout = self.state.config.head_timeout;
+        let accepted = tokio::time::timeout(timeout, tls.acceptor().accept(socket)).await;
+        let Ok(Ok(tls)) = accepted else {
+            return;
+        };
+        if tls.get_ref().1.alpn_protocol() == Some(b"h2") {
+            self.run_h2(tls).await;
+        } else {
+            self.run(tls, Scheme::HTTPS).await;
+        }
+    }
+
+    /// Reads the first request head and dispatches: a stream to the lean
+    /// path, anything else to hyper's HTTP/1.
+    async fn run<C: Carrier>(self, mut io: C, scheme: Scheme) {
         let mut head = BytesMut::with_capacity(1024);
-        let complete = tokio::time::timeout(HEAD_TIMEOUT, async {
+        let complete = tokio::time::timeout(self.state.config.head_timeout, async {
             loop {
-                match socket.read_buf(&mut head).await {
+                match io.read_buf(&mut head).await {
                     Ok(0) | Err(_) => return false,
                     Ok(_) if head.windows(4).any(|w| w == b"\r\n\r\n") => return true,
                     Ok(_) if head.len() >= MAX_HEAD => return true,
@@ -155,100 +192,113 @@ impl Conn {
         if let Some(req) = lean::stream_request(&head) {
             drop(head);
             // Moved to the streams' runtime, its I/O registered there too.
-            let Ok(socket) = socket.into_std() else {
+            let Ok(io) = io.detach() else {
                 return;
             };
-            let (state, alive) = (self.state, self.alive);
+            let (state, alive, remote) = (self.state, self.alive, self.remote);
             self.streams.spawn(async move {
-                if let Ok(socket) = TcpStream::from_std(socket) {
-                    lean::serve(socket, req, state).await;
+                if let Ok(io) = io.attach() {
+                    lean::serve(io, req, state, remote).await;
                 }
                 drop(alive);
             });
             return;
         }
-        let io = Rewind {
-            prefix: head.freeze(),
-            inner: socket,
-        };
-        let (endpoint, local, remote) = (self.endpoint.clone(), self.local, self.remote);
-        let service =
-            hyper::service::service_fn(move |req: hyper::Request<hyper::body::Incoming>| {
-                let endpoint = endpoint.clone();
-                async move {
-                    let req: poem::Request = (
-                        req,
-                        LocalAddr(Addr::SocketAddr(local)),
-                        RemoteAddr(Addr::SocketAddr(remote)),
-                        poem::http::uri::Scheme::HTTP,
-                    )
-                        .into();
-                    let resp = endpoint.get_response(req).await;
-                    Ok::<_, Infallible>(hyper::Response::<BoxBody<Bytes, io::Error>>::from(resp))
-                }
-            });
-        let conn =
-            hyper::server::conn::http1::Builder::new().serve_connection(TokioIo::new(io), service);
+        let io = Rewind::new(head.freeze(), io);
+        let service = self.service(scheme, None);
+        let conn = hyper::server::conn::http1::Builder::new()
+            .timer(TokioTimer::new())
+            .header_read_timeout(self.state.config.head_timeout)
+            .serve_connection(TokioIo::new(io), service);
         tokio::pin!(conn);
+        let mut closing = self.closing;
         tokio::select! {
             _ = conn.as_mut() => {}
             // Sent once, after the last connection was accepted.
-            _ = self.closing.changed() => {
+            _ = closing.changed() => {
                 conn.as_mut().graceful_shutdown();
                 let _ = conn.await;
             }
         }
     }
-}
 
-/// A socket whose first bytes were already read: they are read again first.
-struct Rewind {
-    prefix: Bytes,
-    inner: TcpStream,
-}
+    /// An HTTP/2 connection, served on the streams' runtime.
+    async fn run_h2<C: Carrier>(self, io: C) {
+        let Ok(io) = io.detach() else {
+            return;
+        };
+        let streams = self.streams.clone();
+        streams.spawn(async move {
+            let Ok(io) = io.attach() else {
+                return;
+            };
+            let service = self.service(Scheme::HTTPS, Some(self.requests.clone()));
+            let conn = hyper::server::conn::http2::Builder::new(TokioExecutor::new())
+                .timer(TokioTimer::new())
+                .serve_connection(TokioIo::new(io), service);
+            tokio::pin!(conn);
+            let mut closing = self.closing;
+            tokio::select! {
+                _ = conn.as_mut() => {}
+                _ = closing.changed() => {
+                    conn.as_mut().graceful_shutdown();
+                    let _ = conn.await;
+                }
+            }
+            drop(self.alive);
+        });
+    }
 
-impl AsyncRead for Rewind {
-    fn poll_read(
-        mut self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-        buf: &mut ReadBuf<'_>,
-    ) -> Poll<io::Result<()>> {
-        if !self.prefix.is_empty() {
-            let n = self.prefix.len().min(buf.remaining());
-            buf.put_slice(&self.prefix[..n]);
-            self.prefix.advance(n);
-            return Poll::Ready(Ok(()));
+    /// The hyper service answering with poem. With `requests`, every request
+    /// but a stream is answered on that runtime.
+    fn service(&self, scheme: Scheme, requests: Option<Handle>) -> Answer {
+        Answer {
+            endpoint: self.endpoint.clone(),
+            local: self.local,
+            remote: self.remote,
+            scheme,
+            requests,
         }
-        Pin::new(&mut self.inner).poll_read(cx, buf)
     }
 }
 
-impl AsyncWrite for Rewind {
-    fn poll_write(
-        mut self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-        buf: &[u8],
-    ) -> Poll<io::Result<usize>> {
-        Pin::new(&mut self.inner).poll_write(cx, buf)
-    }
+/// Answers hyper's requests with poem.
+#[derive(Clone)]
+struct Answer {
+    endpoint: Arc<BoxEndpoint<'static>>,
+    local: SocketAddr,
+    remote: SocketAddr,
+    scheme: Scheme,
+    /// Where requests other than streams are answered, if not here.
+    requests: Option<Handle>,
+}
 
-    fn poll_write_vectored(
-        mut self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-        bufs: &[io::IoSlice<'_>],
-    ) -> Poll<io::Result<usize>> {
-        Pin::new(&mut self.inner).poll_write_vectored(cx, bufs)
-    }
+type Answered = hyper::Response<BoxBody<Bytes, io::Error>>;
 
-    fn is_write_vectored(&self) -> bool {
-        self.inner.is_write_vectored()
-    }
+impl hyper::service::Service<hyper::Request<hyper::body::Incoming>> for Answer {
+    type Response = Answered;
+    type Error = Infallible;
+    type Future = Pin<Box<dyn Future<Output = Result<Answered, Infallible>> + Send>>;
 
-    fn poll_flush(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        Pin::new(&mut self.inner).poll_flush(cx)
-    }
-
-    fn poll_shutdown(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        Pin::new(&mut self.inner).poll_shutdown(cx)
+    fn call(&self, req: hyper::Request<hyper::body::Incoming>) -> Self::Future {
+        let endpoint = self.endpoint.clone();
+        let elsewhere = self.requests.clone().filter(|_| !is_stream(&req));
+        let req: poem::Request = (
+            req,
+            LocalAddr(Addr::SocketAddr(self.local)),
+            RemoteAddr(Addr::SocketAddr(self.remote)),
+            self.scheme.clone(),
+        )
+            .into();
+        Box::pin(async move {
+            let resp = match elsewhere {
+                None => endpoint.get_response(req).await,
+                Some(handle) => handle
+                    .spawn(async move { endpoint.get_response(req).await })
+                    .await
+                    .unwrap_or_else(|_| StatusCode::SERVICE_UNAVAILABLE.into()),
+            };
+            Ok(Answered::from(resp))
+        })
     }
 }

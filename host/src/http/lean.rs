@@ -11,20 +11,23 @@
 //! a kept-alive connection, is served by poem through hyper (see
 //! `accept.rs`); both paths share `routes/events.rs`.
 
+use std::net::SocketAddr;
+use std::pin::Pin;
 use std::sync::Arc;
+use std::task::Poll;
 use std::time::SystemTime;
 
 use bytes::BytesMut;
 use futures::future::poll_fn;
 use poem::IntoResponse;
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::TcpStream;
+use tokio::io::{AsyncWrite, AsyncWriteExt, ReadBuf};
 use tokio::time::sleep;
 
 use crate::http::credentials::Presented;
 use crate::http::error::ApiError;
 use crate::http::routes::events::{self, Endpoint, MERCURE_LAST_EVENT_ID, Step};
 use crate::http::selectors::HUB_PATH;
+use crate::http::socket::Carrier;
 use crate::http::state::AppState;
 
 /// A write buffer grown past this by a burst is released once written.
@@ -94,8 +97,25 @@ fn cors(state: &AppState, origin: Option<&str>) -> Option<String> {
         })
 }
 
+/// What woke a stream's task.
+enum Woken {
+    /// Frames to write.
+    Frames,
+    /// The broker closed: the server is shutting down.
+    Closed,
+    /// The client left (end of input or an error).
+    Gone,
+    /// Its token or lifetime ran out.
+    Expired,
+}
+
 /// Serves one stream until the client leaves or the server shuts down.
-pub async fn serve(mut socket: TcpStream, req: StreamRequest, state: Arc<AppState>) {
+pub async fn serve<C: Carrier>(
+    mut socket: C,
+    req: StreamRequest,
+    state: Arc<AppState>,
+    _remote: SocketAddr,
+) {
     let StreamRequest {
         endpoint,
         query,
@@ -168,18 +188,35 @@ pub async fn serve(mut socket: TcpStream, req: StreamRequest, state: Arc<AppStat
     }
     out = BytesMut::new();
 
-    let (mut rd, mut wr) = socket.split();
     let mut scratch = [0u8; 64];
     loop {
         // Every frame ready at a wake-up goes out in one write. Reading at the
         // same time notices a client that left, so it stops counting as
-        // connected at once rather than at the next write.
-        tokio::select! {
-            batch = poll_fn(|cx| sub.poll_frames(cx, &mut out)) => {
-                if batch.is_none() {
-                    break;
-                }
-                if wr.write_all(&out).await.is_err() {
+        // connected at once rather than at the next write; what a client
+        // sends on a stream is ignored.
+        let woken = poll_fn(|cx| {
+            let mut read = ReadBuf::new(&mut scratch);
+            match Pin::new(&mut socket).poll_read(cx, &mut read) {
+                Poll::Ready(Ok(())) if read.filled().is_empty() => return Poll::Ready(Woken::Gone),
+                Poll::Ready(Err(_)) => return Poll::Ready(Woken::Gone),
+                // Read again at the next poll.
+                Poll::Ready(Ok(())) => cx.waker().wake_by_ref(),
+                Poll::Pending => {}
+            }
+            if let Some(expiry) = expiry.as_mut()
+                && expiry.as_mut().poll(cx).is_ready()
+            {
+                return Poll::Ready(Woken::Expired);
+            }
+            sub.poll_frames(cx, &mut out).map(|batch| match batch {
+                Some(_) => Woken::Frames,
+                None => Woken::Closed,
+            })
+        })
+        .await;
+        match woken {
+            Woken::Frames => {
+                if socket.write_all(&out).await.is_err() {
                     return;
                 }
                 out.clear();
@@ -187,27 +224,23 @@ pub async fn serve(mut socket: TcpStream, req: StreamRequest, state: Arc<AppStat
                     out = BytesMut::new();
                 }
             }
-            read = rd.read(&mut scratch) => {
-                if matches!(read, Ok(0) | Err(_)) {
-                    return;
-                }
-            }
-            () = async { expiry.as_mut().expect("guarded").await }, if expiry.is_some() => {
+            Woken::Gone => return,
+            Woken::Expired => {
                 let last = ending.as_ref().map(|e| e.frame.clone()).unwrap_or_default();
-                let _ = wr.write_all(&last).await;
-                let _ = wr.shutdown().await;
+                let _ = socket.write_all(&last).await;
+                let _ = socket.shutdown().await;
                 return;
             }
+            Woken::Closed => break,
         }
     }
-    // The broker closed: the server is shutting down.
-    let _ = wr.write_all(&events::farewell(&state)).await;
-    let _ = wr.shutdown().await;
+    let _ = socket.write_all(&events::farewell(&state)).await;
+    let _ = socket.shutdown().await;
 }
 
 /// Answers a stream that cannot be opened with its error.
-async fn refuse(
-    mut socket: TcpStream,
+async fn refuse<C: AsyncWrite + Unpin>(
+    mut socket: C,
     err: ApiError,
     grant: Option<&str>,
     state: &AppState,
@@ -222,7 +255,11 @@ async fn refuse(
 }
 
 /// Writes a small complete response (an error) and closes.
-async fn write_response(socket: &mut TcpStream, resp: poem::Response, grant: Option<&str>) {
+async fn write_response<C: AsyncWrite + Unpin>(
+    socket: &mut C,
+    resp: poem::Response,
+    grant: Option<&str>,
+) {
     let status = resp.status();
     let mut head = format!(
         "HTTP/1.1 {} {}\r\nconnection: close\r\n",

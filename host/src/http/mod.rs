@@ -19,7 +19,9 @@ pub mod lean;
 pub mod publishing;
 pub mod routes;
 pub mod selectors;
+pub mod socket;
 pub mod state;
+pub mod tls;
 
 use std::sync::Arc;
 

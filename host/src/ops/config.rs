@@ -192,6 +192,12 @@ pub struct Config {
     )]
     pub cors_origins: Vec<String>,
 
+    /// A connection that has not sent a complete request head (and, with
+    /// TLS, finished its handshake) within this time is closed; so is a
+    /// kept-alive one that starts a request head and does not finish it.
+    #[arg(long, env = "TIDINGS_HEAD_TIMEOUT", default_value = "10s", value_parser = duration)]
+    pub head_timeout: Duration,
+
     /// Time allowed for a graceful shutdown.
     #[arg(long, env = "TIDINGS_SHUTDOWN_TIMEOUT", default_value = "10s", value_parser = duration)]
     pub shutdown_timeout: Duration,
@@ -278,6 +284,15 @@ pub struct Config {
     /// non-loopback address, where they must not travel in the clear.
     #[arg(long, env = "TIDINGS_BEHIND_TLS_PROXY")]
     pub behind_tls_proxy: bool,
+
+    /// Certificate chain (PEM) to serve TLS with, HTTP/2 and HTTP/1.1 by
+    /// ALPN; with `--tls-key`. Both files are read again on `SIGHUP`.
+    #[arg(long, env = "TIDINGS_TLS_CERT", requires = "tls_key")]
+    pub tls_cert: Option<std::path::PathBuf>,
+
+    /// Private key (PEM: PKCS#8, PKCS#1 or SEC1) of `--tls-cert`.
+    #[arg(long, env = "TIDINGS_TLS_KEY", requires = "tls_cert")]
+    pub tls_key: Option<std::path::PathBuf>,
 }
 
 /// Why a configuration is refused.
@@ -307,7 +322,8 @@ pub enum ConfigError {
     /// Tokens would travel in the clear on a network.
     #[error(
         "listening on {0}, which is not loopback, with access tokens needs TLS: \
-         put a TLS proxy in front and pass --behind-tls-proxy"
+         pass --tls-cert and --tls-key, or put a TLS proxy in front and pass \
+         --behind-tls-proxy"
     )]
     TokensInTheClear(SocketAddr),
     /// A CORS origin of `*`, which would hand credentials to any site.
@@ -319,15 +335,21 @@ pub enum ConfigError {
 }
 
 impl Config {
-    /// The hub's URL: `--hub-url`, else `http://<listen address>` with the
-    /// protocol's path. Relative URL patterns resolve against it, and
-    /// topics below its path are the hub's own.
+    /// The hub's URL: `--hub-url`, else `http://<listen address>` (`https`
+    /// with `--tls-cert`) with the protocol's path. Relative URL patterns
+    /// resolve against it, and topics below its path are the hub's own.
     pub fn hub(&self) -> HubUrl {
         let configured = self.hub_url.as_deref().and_then(|u| HubUrl::parse(u).ok());
         configured.unwrap_or_else(|| {
-            HubUrl::parse(&format!("http://{}/.well-known/mercure", self.listen))
+            let scheme = if self.tls() { "https" } else { "http" };
+            HubUrl::parse(&format!("{scheme}://{}/.well-known/mercure", self.listen))
                 .expect("a socket address makes a URL")
         })
+    }
+
+    /// Whether the server serves TLS itself.
+    pub fn tls(&self) -> bool {
+        self.tls_cert.is_some() && self.tls_key.is_some()
     }
 
     /// Checks the rules clap cannot express. Whether the keys themselves
@@ -361,7 +383,7 @@ impl Config {
                 (Some(_), None) => return Err(ConfigError::UnboundTokens("--hub-url")),
                 (Some(_), Some(_)) => {}
             }
-            if !loopback && !self.behind_tls_proxy {
+            if !loopback && !self.behind_tls_proxy && !self.tls() {
                 return Err(ConfigError::TokensInTheClear(self.listen));
             }
         }
@@ -441,6 +463,49 @@ mod tests {
             .unwrap()
             .validate()
             .expect("TLS in front");
+
+        // TLS served by the hub itself does as well.
+        let served = [
+            &[
+                "--listen",
+                "0.0.0.0:8080",
+                "--tls-cert",
+                "c.pem",
+                "--tls-key",
+                "k.pem",
+            ],
+            KEY,
+            BOUND,
+        ]
+        .concat();
+        let mut all = vec!["tidings"];
+        all.extend_from_slice(&served);
+        Config::try_parse_from(all)
+            .unwrap()
+            .validate()
+            .expect("TLS served");
+    }
+
+    #[test]
+    fn tls_needs_both_files_and_makes_the_hub_url_https() {
+        for half in [["--tls-cert", "c.pem"], ["--tls-key", "k.pem"]] {
+            let err = Config::try_parse_from([&["tidings"][..], &half].concat()).unwrap_err();
+            assert_eq!(err.kind(), clap::error::ErrorKind::MissingRequiredArgument);
+        }
+        let config = Config::try_parse_from([
+            "tidings",
+            "--listen",
+            "127.0.0.1:8443",
+            "--tls-cert",
+            "c.pem",
+            "--tls-key",
+            "k.pem",
+        ])
+        .unwrap();
+        assert_eq!(
+            config.hub().to_string(),
+            "https://127.0.0.1:8443/.well-known/mercure"
+        );
     }
 
     #[test]
