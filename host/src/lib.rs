@@ -180,6 +180,10 @@ fn assemble(
         metrics: Arc::new(Metrics::default()),
         lifecycle: Arc::new(Lifecycle::default()),
         selectors: http::selectors::Selectors::from_config(&config),
+        client_limit: http::client_limit::ClientLimit::new(
+            config.max_streams_per_client,
+            config.trusted_proxies.clone(),
+        ),
         config,
     });
     Ok(Server {

@@ -137,6 +137,21 @@ impl SseClient {
         out
     }
 
+    /// The rest of the body as text (for a response that is not a stream,
+    /// such as a refusal), within 20 s.
+    pub async fn body_text(mut self) -> String {
+        let mut body = Vec::new();
+        let read = async {
+            while let Some(Ok(chunk)) = self.body.next().await {
+                body.extend_from_slice(&chunk);
+            }
+        };
+        tokio::time::timeout(Duration::from_secs(20), read)
+            .await
+            .expect("the body ends");
+        String::from_utf8_lossy(&body).into_owned()
+    }
+
     /// The `retry:` value the server sent.
     pub fn retry(&self) -> Option<u64> {
         self.parser.retry()

@@ -70,6 +70,14 @@ impl ApiError {
         }
     }
 
+    /// 429 with `Retry-After`: this client has too many of something.
+    pub fn too_many(code: &'static str, message: impl Into<String>, retry_after: u64) -> ApiError {
+        ApiError {
+            retry_after: Some(retry_after),
+            ..ApiError::new(StatusCode::TOO_MANY_REQUESTS, code, message)
+        }
+    }
+
     /// 503 because the mode refuses the write.
     pub fn refused_by_mode(mode: Mode, retry_after: u64) -> ApiError {
         ApiError {

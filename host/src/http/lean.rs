@@ -40,6 +40,8 @@ pub struct StreamRequest {
     query: Option<String>,
     last_event_id: Option<String>,
     origin: Option<String>,
+    /// Every `X-Forwarded-For`, joined as one list.
+    forwarded_for: Option<String>,
     /// The headers that may carry a token (read once, at open).
     presented: Presented,
 }
@@ -73,6 +75,12 @@ pub fn stream_request(head: &[u8]) -> Option<StreamRequest> {
             out.last_event_id = Some(value());
         } else if h.name.eq_ignore_ascii_case("origin") {
             out.origin = Some(value());
+        } else if h.name.eq_ignore_ascii_case("x-forwarded-for") {
+            let hops = out.forwarded_for.get_or_insert_default();
+            if !hops.is_empty() {
+                hops.push(',');
+            }
+            hops.push_str(&value());
         } else if h.name.eq_ignore_ascii_case("upgrade") {
             return None;
         }
@@ -114,13 +122,14 @@ pub async fn serve<C: Carrier>(
     mut socket: C,
     req: StreamRequest,
     state: Arc<AppState>,
-    _remote: SocketAddr,
+    remote: SocketAddr,
 ) {
     let StreamRequest {
         endpoint,
         query,
         last_event_id,
         origin,
+        forwarded_for,
         presented,
     } = req;
     let endpoint = endpoint.unwrap_or(Endpoint::Native);
@@ -133,6 +142,16 @@ pub async fn serve<C: Carrier>(
     let access = match access {
         Ok(access) => access,
         Err(denied) => return refuse(socket, denied.into(), grant.as_deref(), &state, route).await,
+    };
+    let admitted = state.admit_stream(
+        Some(remote.ip()),
+        forwarded_for.as_deref(),
+        access.subject.as_deref(),
+    );
+    // The client's count is held for as long as its stream.
+    let _slot = match admitted {
+        Ok(slot) => slot,
+        Err(err) => return refuse(socket, err, grant.as_deref(), &state, route).await,
     };
     let mut opening = match events::open(last_event_id, query.as_deref(), &state, endpoint) {
         Ok(opening) => opening,

@@ -13,6 +13,7 @@
 pub mod accept;
 pub mod auth;
 pub mod body;
+pub mod client_limit;
 pub mod credentials;
 pub mod error;
 pub mod lean;

@@ -6,6 +6,7 @@ use std::time::Instant;
 use tidings_core::mode::Component;
 use tidings_core::{Event, EventId};
 
+use crate::http::client_limit::{ClientLimit, Slot};
 use crate::http::credentials::Credentials;
 use crate::http::error::ApiError;
 use crate::http::selectors::Selectors;
@@ -39,9 +40,26 @@ pub struct AppState {
     pub selectors: Selectors,
     /// The keys and rules for editor, publisher and subscriber tokens.
     pub credentials: Arc<Credentials>,
+    /// Concurrent streams per client address and token subject.
+    pub client_limit: ClientLimit,
 }
 
 impl AppState {
+    /// Counts a stream of the client at `peer` (named by `forwarded`, its
+    /// `X-Forwarded-For`, when `peer` is a trusted proxy) and of the token
+    /// `subject`, or refuses it with 429 past `--max-streams-per-client`.
+    pub fn admit_stream(
+        &self,
+        peer: Option<std::net::IpAddr>,
+        forwarded: Option<&str>,
+        subject: Option<&str>,
+    ) -> Result<Option<Slot>, ApiError> {
+        let peer = peer.unwrap_or(std::net::Ipv4Addr::UNSPECIFIED.into());
+        let addr = self.client_limit.client_addr(peer, forwarded);
+        let retry_after = self.config.retry_ms.div_ceil(1000).max(1);
+        self.client_limit.admit(addr, subject, retry_after)
+    }
+
     /// Checks the editor's bearer token (see [`crate::http::auth::require`]).
     pub fn require_editor(&self, req: &poem::Request) -> Result<(), ApiError> {
         crate::http::auth::require(

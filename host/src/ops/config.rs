@@ -174,6 +174,19 @@ pub struct Config {
     #[arg(long, env = "TIDINGS_MAX_CLIENTS", default_value_t = 10_000)]
     pub max_clients: usize,
 
+    /// Most concurrent streams per client address, and per token subject
+    /// (`sub`), each counted on its own; beyond it a stream answers 429
+    /// with `Retry-After`. Default: unlimited (load tests open thousands of
+    /// streams from one address).
+    #[arg(long, env = "TIDINGS_MAX_STREAMS_PER_CLIENT", value_parser = clap::builder::RangedU64ValueParser::<usize>::new().range(1..))]
+    pub max_streams_per_client: Option<usize>,
+
+    /// A proxy (address or CIDR range, repeatable) whose `X-Forwarded-For`
+    /// names the client for `--max-streams-per-client`; from any other
+    /// peer the header is ignored.
+    #[arg(long = "trusted-proxy", env = "TIDINGS_TRUSTED_PROXIES", value_delimiter = ',', value_parser = crate::http::client_limit::trusted_proxy)]
+    pub trusted_proxies: Vec<ipnet::IpNet>,
+
     /// Largest request body (imports included), in bytes or with a unit
     /// like `--history-bytes`; larger answers 413.
     #[arg(long, env = "TIDINGS_MAX_BODY_BYTES", default_value = "8 MiB", value_parser = byte_size)]

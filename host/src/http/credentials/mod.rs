@@ -119,6 +119,8 @@ pub struct Access {
     /// stream must end then, with [`expiry_notice`]. `None` without a
     /// token, or for a pre-standard token without `exp`.
     pub expires_at: Option<SystemTime>,
+    /// The token's `sub`, which `--max-streams-per-client` counts under.
+    pub subject: Option<String>,
 }
 
 impl Access {
@@ -292,6 +294,7 @@ impl Credentials {
         Ok(Access {
             authorization: self.compile(&grant.subscribe)?,
             expires_at,
+            subject: grant.subject,
         })
     }
 

@@ -294,6 +294,9 @@ pub async fn stream_response(
         req.uri().query(),
         SystemTime::now(),
     )?;
+    let forwarded = forwarded_for(req.headers());
+    let peer = req.remote_addr().as_socket_addr().map(|a| a.ip());
+    let slot = state.admit_stream(peer, forwarded.as_deref(), access.subject.as_deref())?;
     let mut opening = open(header, req.uri().query(), state, endpoint)?;
     opening.authorize(access.authorization);
     // Errors before the first frame are answers; later ones end the stream
@@ -355,7 +358,11 @@ pub async fn stream_response(
     let body = stream::once(async move { first })
         .chain(live)
         .chain(farewell)
-        .map(Ok::<Bytes, std::io::Error>);
+        // The client's count is held for as long as its stream.
+        .map(move |frame| {
+            let _held = &slot;
+            Ok::<Bytes, std::io::Error>(frame)
+        });
 
     let mut response = Response::builder()
         .status(StatusCode::OK)
@@ -366,6 +373,16 @@ pub async fn stream_response(
         response = response.header(MERCURE_LAST_EVENT_ID, id);
     }
     Ok(response.body(Body::from_bytes_stream(body)))
+}
+
+/// Every `X-Forwarded-For` of a request, joined as one list.
+fn forwarded_for(headers: &poem::http::HeaderMap) -> Option<String> {
+    let all: Vec<&str> = headers
+        .get_all("x-forwarded-for")
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .collect();
+    (!all.is_empty()).then(|| all.join(","))
 }
 
 /// When a stream ends before shutdown, and what it is sent last: its
