@@ -1,8 +1,9 @@
 //! Everything HTTP: the server's own accept loop and its two runtimes
 //! (`accept.rs`), the lean path for long-lived streams (`lean.rs`), the
 //! routes (`routes/`), stream queries and their topic selectors
-//! (`selectors.rs`), what both publish endpoints check (`publishing.rs`),
-//! request authentication (`auth.rs`, and access tokens
+//! (`selectors.rs`), the form and query decoding they share, apart from
+//! any request (`form.rs`), what both publish endpoints check
+//! (`publishing.rs`), request authentication (`auth.rs`, and access tokens
 //! in `credentials/`), the error type every route answers with
 //! (`error.rs`), the state the handlers share (`state.rs`), and the router
 //! with CORS and request metrics ([`app`]).
@@ -16,6 +17,7 @@ pub mod body;
 pub mod client_limit;
 pub mod credentials;
 pub mod error;
+pub mod form;
 pub mod lean;
 pub mod publishing;
 pub mod routes;

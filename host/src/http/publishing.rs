@@ -18,22 +18,9 @@ use crate::http::state::AppState;
 /// Most topics one event may carry.
 pub const MAX_TOPICS: usize = 32;
 
-/// An event's fields as a publisher sent them, before any check.
-#[derive(Debug, Default)]
-pub struct Fields {
-    /// The SSE event name, if any.
-    pub kind: Option<String>,
-    /// The payload.
-    pub data: String,
-    /// The topics, the first canonical.
-    pub topics: Vec<String>,
-    /// Whether only granted streams may receive it.
-    pub private: bool,
-    /// The publisher's id for it, if any.
-    pub id: Option<String>,
-    /// A reconnection delay for the client, in milliseconds.
-    pub retry: Option<u64>,
-}
+/// An event's fields as a publisher sent them, before any check (defined
+/// with the form decoding, which fills them from a Mercure form body).
+pub use crate::http::form::Fields;
 
 impl Fields {
     /// The event these fields describe, or the 400 (413 for too many

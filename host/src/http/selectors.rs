@@ -20,18 +20,18 @@
 //! [`MAX_SELECTORS`] selectors; each value obeys the protocol's character
 //! rules and the pattern length bound. Any other parameter is a 400.
 //! Compiled selectors are interned: streams asking for the same pattern
-//! share one matcher, which lets equal filters share one route.
+//! share one matcher, which lets equal filters share one route. The
+//! decoding itself is in `form.rs`, apart from any request or state.
 
 use std::sync::Arc;
 
 use tidings_core::Dialect;
-use tidings_core::topic::{HubUrl, Interner, Matcher, MatcherKind, has_forbidden};
+use tidings_core::topic::{HubUrl, Interner, Matcher, MatcherKind};
 
 use crate::http::error::ApiError;
+use crate::http::form::{self, FormError};
+pub use crate::http::form::{EventsQuery, MAX_SELECTORS};
 use crate::ops::config::Config;
-
-/// Most selectors one stream may give.
-pub const MAX_SELECTORS: usize = 32;
 
 /// Which stream a request opens.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -64,36 +64,14 @@ impl Endpoint {
 }
 
 /// Splits a form-encoded `query` (or body) into its pairs, repeated names
-/// kept; a name or value that does not decode to UTF-8 is a 400. Which
-/// characters a value may hold is each field's rule (a publish's `data`
-/// may hold line breaks; no stream parameter may).
+/// kept; a name or value that does not decode to UTF-8 is a 400 (see
+/// [`form::form_pairs`]).
 pub fn form_pairs(query: &str) -> Result<Vec<(String, String)>, ApiError> {
-    let decode = |part: &str| {
-        let spaced = part.replace('+', " ");
-        let text = percent_encoding::percent_decode_str(&spaced)
-            .decode_utf8()
-            .map_err(|_| ApiError::bad_request(format!("{part:?} is not UTF-8")))?;
-        Ok::<_, ApiError>(text.into_owned())
-    };
-    query
-        .split('&')
-        .filter(|pair| !pair.is_empty())
-        .map(|pair| {
-            let (name, value) = pair.split_once('=').unwrap_or((pair, ""));
-            Ok((decode(name)?, decode(value)?))
-        })
-        .collect()
+    form::form_pairs(query).map_err(bad_request)
 }
 
-/// A stream request's query, decoded.
-#[derive(Debug, Default, Clone)]
-pub struct EventsQuery {
-    /// For clients that cannot set the `Last-Event-ID` header.
-    pub last_event_id: Option<String>,
-    /// Comma-separated kinds to receive (control events always come).
-    pub types: Option<String>,
-    /// The selectors, in request order: `None` when none was given.
-    pub selectors: Option<Vec<(MatcherKind, String)>>,
+fn bad_request(error: FormError) -> ApiError {
+    ApiError::bad_request(error.0)
 }
 
 impl EventsQuery {
@@ -117,61 +95,8 @@ impl EventsQuery {
     /// assert!(EventsQuery::parse("", false, Endpoint::Hub).is_err());
     /// ```
     pub fn parse(query: &str, v0: bool, endpoint: Endpoint) -> Result<EventsQuery, ApiError> {
-        let mut out = EventsQuery::default();
-        let mut selectors = Vec::new();
-        for (name, value) in form_pairs(query)? {
-            if has_forbidden(&name) || has_forbidden(&value) {
-                return Err(ApiError::bad_request(format!(
-                    "{name:?}: a stream parameter has no control or format character"
-                )));
-            }
-            let kind = match name.as_str() {
-                "match" | "match_exact" => MatcherKind::Exact,
-                "match_urlpattern" => MatcherKind::UrlPattern,
-                "topic" if v0 => MatcherKind::UriTemplate,
-                "authorization" if v0 => continue,
-                "last_event_id" => {
-                    out.last_event_id = Some(value);
-                    continue;
-                }
-                "types" => {
-                    out.types = Some(value);
-                    continue;
-                }
-                other if reserved(other) => {
-                    return Err(ApiError::bad_request(format!(
-                        "{other}: not a matcher type this hub supports \
-                         (match, match_exact, match_urlpattern)"
-                    )));
-                }
-                _ if endpoint == Endpoint::Hub => continue,
-                other => {
-                    return Err(ApiError::bad_request(format!(
-                        "unknown query parameter {other:?}"
-                    )));
-                }
-            };
-            if selectors.len() == MAX_SELECTORS {
-                return Err(ApiError::bad_request(format!(
-                    "at most {MAX_SELECTORS} topic selectors"
-                )));
-            }
-            selectors.push((kind, value));
-        }
-        if selectors.is_empty() && endpoint == Endpoint::Hub {
-            return Err(ApiError::bad_request(
-                "a subscription needs a topic selector (match, match_urlpattern)".to_owned(),
-            ));
-        }
-        out.selectors = (!selectors.is_empty()).then_some(selectors);
-        Ok(out)
+        form::events_query(query, v0, endpoint == Endpoint::Hub).map_err(bad_request)
     }
-}
-
-/// Whether `name` is in the protocol's reserved `match` namespace.
-fn reserved(name: &str) -> bool {
-    name.get(..5)
-        .is_some_and(|prefix| prefix.eq_ignore_ascii_case("match"))
 }
 
 /// Compiles selectors into shared matchers.

@@ -4,6 +4,7 @@
 //! the way it was presented is malformed.
 
 use super::denied::Denied;
+use crate::http::form;
 
 /// The parts of a request that may carry credentials, gathered from its
 /// headers by either HTTP path (poem's [`Request`](poem::Request), or the
@@ -145,21 +146,10 @@ fn non_empty(token: &str) -> Result<&str, Denied> {
     Ok(token)
 }
 
-/// The `authorization` query parameter, if present once.
+/// The `authorization` query parameter, if present once (see
+/// [`form::query_token`]).
 fn query_token(query: &str) -> Result<Option<String>, Denied> {
-    let pairs: Vec<(String, String)> = serde_urlencoded::from_str(query)
-        .map_err(|_| Denied::Malformed("the query string does not parse"))?;
-    let mut tokens = pairs.into_iter().filter(|(k, _)| k == "authorization");
-    let Some((_, token)) = tokens.next() else {
-        return Ok(None);
-    };
-    if tokens.next().is_some() {
-        return Err(Denied::Malformed(
-            "more than one authorization query parameter",
-        ));
-    }
-    non_empty(&token)?;
-    Ok(Some(token))
+    form::query_token(query).map_err(Denied::Malformed)
 }
 
 /// The value of the first cookie called `name` in `headers` (RFC 6265

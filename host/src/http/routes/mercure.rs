@@ -22,40 +22,13 @@ use poem::{Body, Request, Response, handler};
 
 use crate::http::body::read_body;
 use crate::http::error::ApiError;
+use crate::http::form;
 use crate::http::publishing::{self, Fields};
-use crate::http::selectors::form_pairs;
 use crate::http::state::AppState;
 
-/// The fields of a form body.
+/// The fields of a form body (decoded by [`form::mercure_fields`]).
 fn fields(body: &str) -> Result<Fields, ApiError> {
-    let mut fields = Fields::default();
-    let mut data = None;
-    for (name, value) in form_pairs(body)? {
-        match name.as_str() {
-            "topic" => fields.topics.push(value),
-            "data" => data = Some(value),
-            "private" => fields.private = true,
-            "id" => fields.id = Some(value),
-            "type" => fields.kind = Some(value),
-            "retry" => {
-                let digits = !value.is_empty() && value.bytes().all(|b| b.is_ascii_digit());
-                let ms = value.parse().ok().filter(|_| digits).ok_or_else(|| {
-                    ApiError::bad_request(format!(
-                        "retry: {value:?} is not a number of milliseconds"
-                    ))
-                })?;
-                fields.retry = Some(ms);
-            }
-            _ => {} // the protocol: unknown fields are ignored
-        }
-    }
-    if fields.topics.is_empty() {
-        return Err(ApiError::bad_request(
-            "topic: an update needs at least one".to_owned(),
-        ));
-    }
-    fields.data = data.unwrap_or_default();
-    Ok(fields)
+    form::mercure_fields(body).map_err(|e| ApiError::bad_request(e.0))
 }
 
 /// Publishes one update; answers its id as text.
