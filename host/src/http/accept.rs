@@ -39,19 +39,24 @@ use poem::http::StatusCode;
 use poem::http::uri::Scheme;
 use poem::web::{LocalAddr, RemoteAddr};
 use poem::{Addr, Endpoint};
-use tokio::io::AsyncReadExt;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpListener;
 use tokio::runtime::{Handle, Runtime};
 use tokio::sync::{mpsc, watch};
 
-use super::lean;
 use super::socket::{Carrier, Rewind, Socket};
 use super::tls::Tls;
+use super::{head, lean};
 use crate::http::selectors::HUB_PATH;
 use crate::http::state::AppState;
 
 /// Largest request head read before dispatch; hyper answers larger ones.
 const MAX_HEAD: usize = 16 << 10;
+
+/// The answer to a head with both `Content-Length` and `Transfer-Encoding`.
+const CONFLICTING_FRAMING: &[u8] = b"HTTP/1.1 400 Bad Request\r\nconnection: close\r\n\
+    content-type: application/json\r\ncontent-length: 77\r\n\r\n\
+    {\"error\":\"bad_request\",\"message\":\"both Content-Length and Transfer-Encoding\"}";
 
 /// Serves `listener` until `signal` resolves, then shuts down within the
 /// configured deadline. Lean streams run on `streams` (see
@@ -187,6 +192,13 @@ impl Conn {
         })
         .await;
         if !matches!(complete, Ok(true)) {
+            return;
+        }
+        if head::conflicting_framing(&head) {
+            // Later requests of a kept-alive connection are hyper's: it reads
+            // such a request by its Transfer-Encoding and then closes.
+            let _ = io.write_all(CONFLICTING_FRAMING).await;
+            let _ = io.shutdown().await;
             return;
         }
         if let Some(req) = lean::stream_request(&head) {

@@ -40,6 +40,9 @@ pub struct StreamRequest {
     query: Option<String>,
     last_event_id: Option<String>,
     origin: Option<String>,
+    /// A `Content-Length` other than 0, or a `Transfer-Encoding`: a stream
+    /// request has no body, and one that announces one is refused.
+    announces_body: bool,
     /// Every `X-Forwarded-For`, joined as one list.
     forwarded_for: Option<String>,
     /// The headers that may carry a token (read once, at open).
@@ -52,6 +55,10 @@ pub fn stream_request(head: &[u8]) -> Option<StreamRequest> {
     let mut headers = [httparse::EMPTY_HEADER; 32];
     let mut req = httparse::Request::new(&mut headers);
     if !matches!(req.parse(head), Ok(httparse::Status::Complete(_))) || req.method != Some("GET") {
+        return None;
+    }
+    // A target too long is answered by the router (414).
+    if req.path?.len() > crate::http::MAX_URL {
         return None;
     }
     let (path, query) = match req.path?.split_once('?') {
@@ -75,6 +82,10 @@ pub fn stream_request(head: &[u8]) -> Option<StreamRequest> {
             out.last_event_id = Some(value());
         } else if h.name.eq_ignore_ascii_case("origin") {
             out.origin = Some(value());
+        } else if h.name.eq_ignore_ascii_case("transfer-encoding")
+            || (h.name.eq_ignore_ascii_case("content-length") && h.value.trim_ascii() != b"0")
+        {
+            out.announces_body = true;
         } else if h.name.eq_ignore_ascii_case("x-forwarded-for") {
             let hops = out.forwarded_for.get_or_insert_default();
             if !hops.is_empty() {
@@ -129,12 +140,17 @@ pub async fn serve<C: Carrier>(
         query,
         last_event_id,
         origin,
+        announces_body,
         forwarded_for,
         presented,
     } = req;
     let endpoint = endpoint.unwrap_or(Endpoint::Native);
     let route = endpoint.path();
     let grant = cors(&state, origin.as_deref());
+    if announces_body {
+        let err = ApiError::bad_request("a stream request has no body");
+        return refuse(socket, err, grant.as_deref(), &state, route).await;
+    }
     let access = state
         .credentials
         .subscriber(&presented, query.as_deref(), SystemTime::now());

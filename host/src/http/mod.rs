@@ -18,6 +18,7 @@ pub mod client_limit;
 pub mod credentials;
 pub mod error;
 pub mod form;
+pub mod head;
 pub mod lean;
 pub mod publishing;
 pub mod routes;
@@ -105,9 +106,12 @@ pub fn app(state: Arc<AppState>, credentials: Arc<Credentials>) -> BoxEndpoint<'
             let metadata = metadata.clone();
             async move {
                 let route = route_label(req.uri().path());
-                let mut resp = match ep.call(req).await {
-                    Ok(resp) => resp.into_response(),
-                    Err(err) => error::from_poem(err),
+                let mut resp = match framing_refusal(&req) {
+                    Some(refused) => refused.into_response(),
+                    None => match ep.call(req).await {
+                        Ok(resp) => resp.into_response(),
+                        Err(err) => error::from_poem(err),
+                    },
                 };
                 point_to_metadata(resp.headers_mut(), &metadata);
                 metrics.record_request(route, resp.status().as_u16());
@@ -115,6 +119,26 @@ pub fn app(state: Arc<AppState>, credentials: Arc<Credentials>) -> BoxEndpoint<'
             }
         })
         .boxed()
+}
+
+/// Longest request target (path and query) served; longer answers 414.
+pub const MAX_URL: usize = 8 << 10;
+
+/// A request refused before any route sees it: a target over [`MAX_URL`]
+/// (414). (Both `Content-Length` and `Transfer-Encoding` are refused on a
+/// connection's first request by the accept loop, `head.rs`.)
+fn framing_refusal(req: &poem::Request) -> Option<poem::Response> {
+    use poem::http::StatusCode;
+    let target = req.uri().path_and_query().map_or(0, |pq| pq.as_str().len());
+    if target > MAX_URL {
+        let err = error::ApiError::new(
+            StatusCode::URI_TOO_LONG,
+            "uri_too_long",
+            format!("the request target is longer than {MAX_URL} bytes"),
+        );
+        return Some(err.into_response());
+    }
+    None
 }
 
 /// Where the hub's protected resource metadata (RFC 9728) is: the
