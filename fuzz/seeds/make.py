@@ -136,6 +136,7 @@ segments = [
     (1, v2(1, '{"id":1,"name":"Widget"}', kind="item.created")),
     (1, v2(1, "cut", kind="k")[:-1]),
     (1, v2(1, "x") + v2(3, "wrong seq")),
+    (2**64 - 1, v2(2**64 - 1, "last") + v2(0, "wrapped")),
 ]
 hist = [b"\x00" + struct.pack("<Q", first) + seg for first, seg in segments]
 hist += [b"\x01" + bytes(range(i, i + 48)) for i in (0, 7, 100)]

@@ -89,7 +89,11 @@ pub fn decode(bytes: &[u8], first: u64) -> (Vec<Record>, bool) {
     let mut records = Vec::new();
     let mut at = 0;
     while at < bytes.len() {
-        let Some((used, record)) = decode_one(&bytes[at..], first + records.len() as u64) else {
+        // Past a record at `u64::MAX` no seq is left: the segment ends there.
+        let Some(expected) = first.checked_add(records.len() as u64) else {
+            return (records, false);
+        };
+        let Some((used, record)) = decode_one(&bytes[at..], expected) else {
             return (records, false);
         };
         at += used;
@@ -250,6 +254,23 @@ mod tests {
         assert_eq!(records[1].event.data, "");
         assert!(records[1].event.topics.is_empty() && !records[1].event.private);
         assert_eq!(records[2].event, rich());
+    }
+
+    #[test]
+    fn a_record_after_the_last_seq_stops_the_segment() {
+        // A record at seq u64::MAX, then one more: no seq is left for it.
+        let segment = b"\x10\x00\x00\x00\x35\xb6\x01\x36\xff\xff\xff\xff\xff\xff\xff\xff\
+            \xff\x00\x00\x00\x6c\x61\x73\x74\x13\x00\x00\x00\x38\xb4\xdf\x66\x00\x00\x00\x00\
+            \x00\x00\x00\x00\xff\x00\x00\x00\x77\x72\x61\x70\x70\x65\x64";
+        let (records, clean) = decode(segment, u64::MAX);
+        assert!(!clean);
+        assert_eq!(records.len(), 1);
+        assert_eq!(
+            (records[0].seq, records[0].event.data.as_str()),
+            (u64::MAX, "last")
+        );
+        // The last seq alone is a clean segment.
+        assert_eq!(decode(&segment[..24], u64::MAX), (records, true));
     }
 
     #[test]
