@@ -1,12 +1,14 @@
 //! Everything HTTP: the server's own accept loop and its two runtimes
-//! (`accept.rs`), the lean path for long-lived streams (`lean.rs`), the
-//! routes (`routes/`), stream queries and their topic selectors
-//! (`selectors.rs`), the form and query decoding they share, apart from
-//! any request (`form.rs`), what both publish endpoints check
+//! (`accept.rs`), over plain TCP or TLS with HTTP/2 (`socket.rs`,
+//! `tls.rs`), the rules on raw request heads (`head.rs`), streams per
+//! client (`client_limit.rs`), the lean path for long-lived streams
+//! (`lean.rs`), the routes (`routes/`), stream queries and their topic
+//! selectors (`selectors.rs`), the form and query decoding they share,
+//! apart from any request (`form.rs`), what both publish endpoints check
 //! (`publishing.rs`), request authentication (`auth.rs`, and access tokens
 //! in `credentials/`), the error type every route answers with
 //! (`error.rs`), the state the handlers share (`state.rs`), and the router
-//! with CORS and request metrics ([`app`]).
+//! with CORS, request metrics and the 414 for long targets ([`app`]).
 //!
 //! Handlers validate input, check credentials and the mode, then call the
 //! log and the items; no handler stores an event or touches storage itself.
