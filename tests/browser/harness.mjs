@@ -3,9 +3,10 @@
 // must recover from by itself), a static page on another origin, headless
 // Chromium, and a tiny test runner that prints `N passed, N failed`.
 
-import { spawn } from "node:child_process";
-import { mkdtempSync, mkdirSync, rmSync } from "node:fs";
+import { spawn, spawnSync } from "node:child_process";
+import { mkdtempSync, mkdirSync, readFileSync, rmSync } from "node:fs";
 import http from "node:http";
+import https from "node:https";
 import net from "node:net";
 import os from "node:os";
 import path from "node:path";
@@ -55,8 +56,38 @@ export function tidingsBin() {
   return path.join(target, "debug", "tidings");
 }
 
-/** Starts `tidings` with memory storage and the test tokens; waits for /ready. */
-export async function startServer(extra = []) {
+/**
+ * A self-signed certificate for 127.0.0.1 made by openssl in a new temp
+ * folder: `{ cert, key, pem }` (file paths, and the certificate's PEM).
+ */
+export function makeCertificate() {
+  const dir = mkdtempSync(path.join(os.tmpdir(), "tidings-tls-"));
+  const [cert, key] = [path.join(dir, "cert.pem"), path.join(dir, "key.pem")];
+  const made = spawnSync("openssl", [
+    "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes",
+    "-subj", "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1", "-days", "1",
+    "-keyout", key, "-out", cert,
+  ], { encoding: "utf8" });
+  if (made.status !== 0) throw new Error(`openssl failed: ${made.stderr}`);
+  return { cert, key, pem: readFileSync(cert, "utf8") };
+}
+
+/** The status of GET `url`, over https trusting `ca` (PEM) only. */
+function httpsStatus(url, ca) {
+  return new Promise((resolve, reject) => {
+    https.get(url, { ca }, (res) => {
+      res.resume();
+      resolve(res.statusCode);
+    }).on("error", reject);
+  });
+}
+
+/**
+ * Starts `tidings` with memory storage and the test tokens; waits for
+ * /ready. With `tls` (from `makeCertificate`) it serves TLS and `base` is
+ * `https://`.
+ */
+export async function startServer(extra = [], { tls } = {}) {
   const port = await freePort();
   const args = [
     "--listen", `127.0.0.1:${port}`,
@@ -65,6 +96,7 @@ export async function startServer(extra = []) {
     "--editor-token", EDITOR_TOKEN,
     "--admin-token", ADMIN_TOKEN,
     "--retry-ms", "300",
+    ...(tls ? ["--tls-cert", tls.cert, "--tls-key", tls.key] : []),
     ...extra,
   ];
   const child = spawn(tidingsBin(), args, { stdio: ["ignore", "pipe", "pipe"] });
@@ -72,10 +104,11 @@ export async function startServer(extra = []) {
   child.stdout.on("data", (d) => (output += d));
   child.stderr.on("data", (d) => (output += d));
   const exited = new Promise((resolve) => child.once("exit", resolve));
-  const base = `http://127.0.0.1:${port}`;
+  const base = `${tls ? "https" : "http"}://127.0.0.1:${port}`;
   try {
     await eventually(async () => {
       if (child.exitCode !== null) throw new Error(`tidings exited with ${child.exitCode}:\n${output}`);
+      if (tls) return (await httpsStatus(`${base}/ready`, tls.pem)) === 200;
       const res = await fetch(`${base}/ready`);
       return res.status === 200;
     }, 20_000, "tidings /ready");
@@ -203,8 +236,11 @@ export async function startOrigin() {
   };
 }
 
-/** Headless Chromium (Debian's) in a fresh profile, as TOOLCHAIN.md says. */
-export async function launchBrowser() {
+/**
+ * Headless Chromium (Debian's) in a fresh profile, as TOOLCHAIN.md says,
+ * with `extraArgs` (e.g. `--ignore-certificate-errors`).
+ */
+export async function launchBrowser(extraArgs = []) {
   const { chromium } = await import("playwright-core");
   const profile = mkdtempSync(path.join(os.tmpdir(), "tidings-chromium-"));
   const context = await chromium.launchPersistentContext(profile, {
@@ -220,6 +256,7 @@ export async function launchBrowser() {
       "--disable-background-networking",
       "--disable-component-update",
       "--disable-sync",
+      ...extraArgs,
     ],
   });
   return {

@@ -16,6 +16,7 @@ import "./package_tests.mjs";
 import "./browser_tests.mjs";
 import "./cookie_tests.mjs";
 import "./hub_tests.mjs";
+import "./tls_tests.mjs";
 
 const ok = await run(
   async () => {
