@@ -368,6 +368,17 @@ mod tests {
     }
 
     #[test]
+    fn a_stray_bracket_in_the_host_compiles_as_the_standard_says() {
+        // The standard's bracket depth is signed; the crate's is unsigned and
+        // wraps to the same result, which the workspace profile lets debug
+        // builds do as release builds do (found by fuzzing).
+        for pattern in ["https://a]b", "https://a]b/:id", "https://]]x[:8080/"] {
+            // Panicked here under overflow checks before.
+            let _ = UrlMatcher::compile(pattern, None);
+        }
+    }
+
+    #[test]
     fn prefixes_follow_the_canonical_components() {
         assert_eq!(
             prefix("https://example.com/books/:id"),
