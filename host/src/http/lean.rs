@@ -205,7 +205,7 @@ pub async fn serve<C: Carrier>(
             Step::Live(sub) => break sub,
             Step::Replay(frames) => {
                 out.extend_from_slice(&frames);
-                if socket.write_all(&out).await.is_err() {
+                if send(&mut socket, &out).await.is_err() {
                     return;
                 }
                 out.clear();
@@ -218,7 +218,7 @@ pub async fn serve<C: Carrier>(
     };
     // What opened the stream is not needed while it lasts.
     drop((opening, grant));
-    if socket.write_all(&out).await.is_err() {
+    if send(&mut socket, &out).await.is_err() {
         return;
     }
     out = BytesMut::new();
@@ -251,7 +251,7 @@ pub async fn serve<C: Carrier>(
         .await;
         match woken {
             Woken::Frames => {
-                if socket.write_all(&out).await.is_err() {
+                if send(&mut socket, &out).await.is_err() {
                     return;
                 }
                 out.clear();
@@ -271,6 +271,13 @@ pub async fn serve<C: Carrier>(
     }
     let _ = socket.write_all(&events::farewell(&state)).await;
     let _ = socket.shutdown().await;
+}
+
+/// Writes `bytes` and flushes: over TLS, records the socket could not take
+/// at once would otherwise wait in the session until the next write.
+async fn send<C: AsyncWrite + Unpin>(socket: &mut C, bytes: &[u8]) -> std::io::Result<()> {
+    socket.write_all(bytes).await?;
+    socket.flush().await
 }
 
 /// Answers a stream that cannot be opened with its error.
