@@ -65,7 +65,8 @@ export function makeCertificate() {
   const [cert, key] = [path.join(dir, "cert.pem"), path.join(dir, "key.pem")];
   const made = spawnSync("openssl", [
     "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes",
-    "-subj", "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1", "-days", "1",
+    "-subj", "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1",
+    "-addext", "basicConstraints=critical,CA:FALSE", "-days", "1",
     "-keyout", key, "-out", cert,
   ], { encoding: "utf8" });
   if (made.status !== 0) throw new Error(`openssl failed: ${made.stderr}`);

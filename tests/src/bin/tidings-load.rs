@@ -27,6 +27,7 @@ use tokio::sync::{Semaphore, watch};
 
 use load::args::{Args, check};
 use load::client::client;
+use load::h2::H2Pool;
 use load::http::{Poster, Url};
 use load::metrics;
 use load::procfs;
@@ -73,6 +74,18 @@ async fn run(args: Args) -> Result<(), String> {
             args.clients
         );
     }
+    let ca = match &args.ca {
+        Some(path) => {
+            let pem = std::fs::read(path).map_err(|e| format!("--ca {}: {e}", path.display()))?;
+            load::conn::trust(&pem)?;
+            Some(pem)
+        }
+        None => None,
+    };
+    let h2 = match (&ca, args.http2) {
+        (Some(pem), true) => Some(H2Pool::new(pem, args.clients, args.streams_per_connection)?),
+        _ => None,
+    };
     let mut sub = Vec::new();
     for url in &args.sub_url {
         sub.push(Url::parse(url).await?);
@@ -106,6 +119,7 @@ async fn run(args: Args) -> Result<(), String> {
         publish_latency: Mutex::new(histogram()),
         errors: Mutex::new(BTreeMap::new()),
         server_rss_peak: AtomicU64::new(0),
+        h2,
         args,
     });
     let args = &sh.args;

@@ -129,6 +129,19 @@ pub struct Args {
     #[arg(long)]
     pub reconnect_after: Option<u64>,
 
+    /// A PEM certificate to trust for `https://` URLs (the only one).
+    #[arg(long)]
+    pub ca: Option<std::path::PathBuf>,
+
+    /// Streams over HTTP/2 (needs an `https://` --sub-url and --ca);
+    /// publishes stay on HTTP/1.1.
+    #[arg(long)]
+    pub http2: bool,
+
+    /// With --http2, streams carried by each connection.
+    #[arg(long, default_value_t = 100)]
+    pub streams_per_connection: usize,
+
     /// Connection attempts in flight at once.
     #[arg(long, default_value_t = 200)]
     pub connect_concurrency: usize,
@@ -207,6 +220,9 @@ impl Args {
 pub fn check(args: &Args) -> Result<(), String> {
     if args.clients == 0 || args.events == 0 {
         return Err("--clients and --events must be at least 1".into());
+    }
+    if args.http2 && (args.ca.is_none() || args.streams_per_connection == 0) {
+        return Err("--http2 needs --ca and a --streams-per-connection of at least 1".into());
     }
     if args.pub_conns == 0 || args.connect_concurrency == 0 || args.connect_attempts == 0 {
         return Err(

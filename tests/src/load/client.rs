@@ -1,4 +1,4 @@
-//! One SSE client of a run: it opens its stream over a bare `TcpStream`
+//! One SSE client of a run: it opens its stream over a bare connection
 //! with the selectors of its topic selection, parses events with the core's
 //! parser, tallies which seqs arrived (and which it did not ask for), and
 //! reconnects with `Last-Event-ID` when told to or when the stream breaks.
@@ -9,9 +9,10 @@ use std::time::Duration;
 
 use tidings_core::wire::Parser;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::TcpStream;
 use tokio::sync::watch;
 
+use super::conn::connect;
+use super::h2::Source;
 use super::http::{BodyDecoder, Framing, Url, head_len, parse_head, sse_request};
 use super::shared::Shared;
 use super::tally::{Outcome, Tally, seq_and_ts};
@@ -71,7 +72,7 @@ pub async fn client(
         }
         first = false;
         let opened = tokio::select! {
-            r = tokio::time::timeout(timeout, open(&sh, &subs[node % subs.len()], &query, last_id.as_deref(), &mut buf)) => {
+            r = tokio::time::timeout(timeout, open(&sh, index, &subs[node % subs.len()], &query, last_id.as_deref(), &mut buf)) => {
                 r.unwrap_or_else(|_| Err("connect: timed out".into()))
             }
             _ = stop.changed() => break,
@@ -195,19 +196,24 @@ pub async fn client(
 /// already read lie in `buf`, and the body's framing.
 async fn open(
     sh: &Shared,
+    index: usize,
     url: &Url,
     query: &str,
     last_id: Option<&str>,
     buf: &mut [u8],
-) -> Result<(TcpStream, std::ops::Range<usize>, Framing), String> {
+) -> Result<(Source, std::ops::Range<usize>, Framing), String> {
     let _permit = sh.connect_gate.acquire().await.expect("gate never closes");
-    let mut stream = TcpStream::connect(url.addr)
-        .await
-        .map_err(|e| format!("connect: {e}"))?;
+    if let Some(pool) = &sh.h2 {
+        let source = pool.open(index, url, query, last_id).await?;
+        return Ok((source, 0..0, Framing::Close));
+    }
+    let mut stream = connect(url).await.map_err(|e| format!("connect: {e}"))?;
     stream
         .write_all(&sse_request(url, query, last_id))
         .await
         .map_err(|e| format!("connect: {e}"))?;
+    // Over TLS, what the socket did not take at once waits for a flush.
+    stream.flush().await.map_err(|e| format!("connect: {e}"))?;
     let mut filled = 0;
     loop {
         if filled == buf.len() {
@@ -226,7 +232,7 @@ async fn open(
             if head.status != 200 {
                 return Err(format!("connect: status {}", head.status));
             }
-            return Ok((stream, len..filled, head.framing));
+            return Ok((Source::Own(stream), len..filled, head.framing));
         }
     }
 }

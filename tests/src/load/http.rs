@@ -10,9 +10,10 @@ use std::io;
 use std::net::SocketAddr;
 
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::TcpStream;
 
-/// A parsed `http://host[:port]/path?query` URL with its address resolved.
+use super::conn::{Conn, connect};
+
+/// A parsed `http[s]://host[:port]/path?query` URL with its address resolved.
 #[derive(Debug, Clone)]
 pub struct Url {
     /// `host[:port]` as written, for the `Host` header.
@@ -21,14 +22,22 @@ pub struct Url {
     pub addr: SocketAddr,
     /// Path and query, starting with `/`.
     pub path: String,
+    /// `https://`: TLS (`conn.rs`).
+    pub tls: bool,
 }
 
 impl Url {
     /// Parses `text` and resolves its host (once, up front).
     pub async fn parse(text: &str) -> Result<Url, String> {
-        let rest = text
-            .strip_prefix("http://")
-            .ok_or_else(|| format!("{text}: only http:// URLs are supported"))?;
+        let (rest, tls) = match (text.strip_prefix("http://"), text.strip_prefix("https://")) {
+            (Some(rest), _) => (rest, false),
+            (_, Some(rest)) => (rest, true),
+            _ => {
+                return Err(format!(
+                    "{text}: only http:// and https:// URLs are supported"
+                ));
+            }
+        };
         let (authority, path) = match rest.find(['/', '?']) {
             Some(i) if rest.as_bytes()[i] == b'/' => (&rest[..i], rest[i..].to_owned()),
             Some(i) => (&rest[..i], format!("/{}", &rest[i..])),
@@ -43,7 +52,7 @@ impl Url {
         let target = if has_port {
             authority.to_owned()
         } else {
-            format!("{authority}:80")
+            format!("{authority}:{}", if tls { 443 } else { 80 })
         };
         let addr = tokio::net::lookup_host(&target)
             .await
@@ -54,6 +63,7 @@ impl Url {
             authority: authority.to_owned(),
             addr,
             path,
+            tls,
         })
     }
 
@@ -346,12 +356,12 @@ pub fn sse_request(url: &Url, query: &str, last_event_id: Option<&str>) -> Vec<u
 /// a channel on its host).
 #[derive(Debug)]
 pub struct Poster {
-    addr: SocketAddr,
+    url: Url,
     path: String,
     /// The request line after the path, and the headers, up to and
     /// including `Content-Length: `.
     rest: Vec<u8>,
-    stream: Option<TcpStream>,
+    stream: Option<Conn>,
     buf: Vec<u8>,
     request: Vec<u8>,
 }
@@ -370,7 +380,7 @@ impl Poster {
         }
         rest.push_str("Content-Length: ");
         Poster {
-            addr: url.addr,
+            url: url.clone(),
             path: url.path.clone(),
             rest: rest.into_bytes(),
             stream: None,
@@ -424,10 +434,7 @@ impl Poster {
     /// One request and response; on error, whether any response byte came.
     async fn exchange(&mut self) -> Result<u16, (io::Error, bool)> {
         if self.stream.is_none() {
-            let stream = TcpStream::connect(self.addr)
-                .await
-                .map_err(|e| (e, false))?;
-            stream.set_nodelay(true).map_err(|e| (e, false))?;
+            let stream = connect(&self.url).await.map_err(|e| (e, false))?;
             self.stream = Some(stream);
         }
         let stream = self.stream.as_mut().expect("connected above");
@@ -435,6 +442,7 @@ impl Poster {
             .write_all(&self.request)
             .await
             .map_err(|e| (e, false))?;
+        stream.flush().await.map_err(|e| (e, false))?;
         self.buf.clear();
         let head = loop {
             if let Some(n) = head_len(&self.buf) {
@@ -496,7 +504,7 @@ impl Poster {
 }
 
 /// Appends what one read returns to `buf`; returns how many bytes came.
-async fn read_more(stream: &mut TcpStream, buf: &mut Vec<u8>) -> io::Result<usize> {
+async fn read_more(stream: &mut Conn, buf: &mut Vec<u8>) -> io::Result<usize> {
     let mut chunk = [0u8; 4096];
     let n = stream.read(&mut chunk).await?;
     buf.extend_from_slice(&chunk[..n]);
@@ -548,6 +556,18 @@ mod tests {
         );
     }
 
+    #[tokio::test]
+    async fn urls_take_http_and_https_with_their_default_ports() {
+        let plain = Url::parse("http://127.0.0.1/api/events").await.unwrap();
+        assert_eq!((plain.addr.port(), plain.tls), (80, false));
+        let tls = Url::parse("https://127.0.0.1?x=1").await.unwrap();
+        assert_eq!(
+            (tls.addr.port(), tls.tls, tls.path.as_str()),
+            (443, true, "/?x=1")
+        );
+        assert!(Url::parse("ftp://127.0.0.1/").await.is_err());
+    }
+
     #[test]
     fn stream_requests_add_the_query() {
         let line = |path: &str, query: &str| {
@@ -555,6 +575,7 @@ mod tests {
                 authority: "h".into(),
                 addr: "127.0.0.1:1".parse().unwrap(),
                 path: path.into(),
+                tls: false,
             };
             let req = String::from_utf8(sse_request(&url, query, Some("e-1"))).unwrap();
             req.lines().next().unwrap().to_owned()

@@ -10,6 +10,8 @@
 
 pub mod args;
 pub mod client;
+pub mod conn;
+pub mod h2;
 pub mod http;
 pub mod metrics;
 pub mod procfs;

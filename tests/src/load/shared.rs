@@ -62,6 +62,8 @@ pub struct Shared {
     pub errors: Mutex<BTreeMap<String, u64>>,
     /// The highest resident set of the server seen, in KiB.
     pub server_rss_peak: AtomicU64,
+    /// With `--http2`: the clients that carry the streams.
+    pub h2: Option<super::h2::H2Pool>,
 }
 
 impl Shared {
