@@ -34,6 +34,7 @@ use std::time::Duration;
 use bytes::{Bytes, BytesMut};
 use http_body_util::combinators::BoxBody;
 use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
+use hyper_util::server::graceful::GracefulConnection;
 use poem::endpoint::BoxEndpoint;
 use poem::http::StatusCode;
 use poem::http::uri::Scheme;
@@ -222,16 +223,7 @@ impl Conn {
             .timer(TokioTimer::new())
             .header_read_timeout(self.state.config.head_timeout)
             .serve_connection(TokioIo::new(io), service);
-        tokio::pin!(conn);
-        let mut closing = self.closing;
-        tokio::select! {
-            _ = conn.as_mut() => {}
-            // Sent once, after the last connection was accepted.
-            _ = closing.changed() => {
-                conn.as_mut().graceful_shutdown();
-                let _ = conn.await;
-            }
-        }
+        until_done_or_closing(conn, self.closing).await;
     }
 
     /// An HTTP/2 connection, served on the streams' runtime.
@@ -248,15 +240,7 @@ impl Conn {
             let conn = hyper::server::conn::http2::Builder::new(TokioExecutor::new())
                 .timer(TokioTimer::new())
                 .serve_connection(TokioIo::new(io), service);
-            tokio::pin!(conn);
-            let mut closing = self.closing;
-            tokio::select! {
-                _ = conn.as_mut() => {}
-                _ = closing.changed() => {
-                    conn.as_mut().graceful_shutdown();
-                    let _ = conn.await;
-                }
-            }
+            until_done_or_closing(conn, self.closing).await;
             drop(self.alive);
         });
     }
@@ -270,6 +254,19 @@ impl Conn {
             remote: self.remote,
             scheme,
             requests,
+        }
+    }
+}
+
+/// Serves `conn` until it ends; once `closing` changes (sent once, after
+/// the last connection was accepted), it finishes its requests and ends.
+async fn until_done_or_closing<C: GracefulConnection>(conn: C, mut closing: watch::Receiver<bool>) {
+    tokio::pin!(conn);
+    tokio::select! {
+        _ = conn.as_mut() => {}
+        _ = closing.changed() => {
+            conn.as_mut().graceful_shutdown();
+            let _ = conn.await;
         }
     }
 }
