@@ -4,6 +4,7 @@
 //!
 //! - [`record`]: the history record format (`host/src/log/record.rs`).
 //! - [`form`]: form and query decoding (`host/src/http/form.rs`).
+//! - [`head`]: raw request heads (`host/src/http/head.rs`).
 //! - [`tokens`]: access-token validation (`host/src/tokens/`).
 //! - [`claims`]: the claim-to-grant conversion of `host/src/tokens/grant.rs`,
 //!   reachable directly (in the server it is private to `tokens`).
@@ -15,6 +16,9 @@ pub mod record;
 
 #[path = "../../host/src/http/form.rs"]
 pub mod form;
+
+#[path = "../../host/src/http/head.rs"]
+pub mod head;
 
 #[path = "../../host/src/tokens/mod.rs"]
 pub mod tokens;

@@ -25,6 +25,7 @@ use tokio::time::sleep;
 
 use crate::http::credentials::Presented;
 use crate::http::error::ApiError;
+use crate::http::head;
 use crate::http::routes::events::{self, Endpoint, MERCURE_LAST_EVENT_ID, Step};
 use crate::http::selectors::HUB_PATH;
 use crate::http::socket::Carrier;
@@ -40,8 +41,7 @@ pub struct StreamRequest {
     query: Option<String>,
     last_event_id: Option<String>,
     origin: Option<String>,
-    /// A `Content-Length` other than 0, or a `Transfer-Encoding`: a stream
-    /// request has no body, and one that announces one is refused.
+    /// A stream request has no body; one that announces one is refused.
     announces_body: bool,
     /// Every `X-Forwarded-For`, joined as one list.
     forwarded_for: Option<String>,
@@ -52,51 +52,25 @@ pub struct StreamRequest {
 /// Parses a complete request head; `Some` only for `GET /api/events` and
 /// `GET /.well-known/mercure` over HTTP/1.x, which the lean path serves.
 pub fn stream_request(head: &[u8]) -> Option<StreamRequest> {
-    let mut headers = [httparse::EMPTY_HEADER; 32];
-    let mut req = httparse::Request::new(&mut headers);
-    if !matches!(req.parse(head), Ok(httparse::Status::Complete(_))) || req.method != Some("GET") {
-        return None;
-    }
-    // A target too long is answered by the router (414).
-    if req.path?.len() > crate::http::MAX_URL {
-        return None;
-    }
-    let (path, query) = match req.path?.split_once('?') {
-        Some((path, query)) => (path, Some(query.to_owned())),
-        None => (req.path?, None),
-    };
-    let endpoint = match path {
+    let head = head::stream_head(head)?;
+    let endpoint = match head.path.as_str() {
         "/api/events" => Endpoint::Native,
         HUB_PATH => Endpoint::Hub,
         _ => return None,
     };
-    let mut out = StreamRequest {
-        endpoint: Some(endpoint),
-        query,
-        ..StreamRequest::default()
-    };
-    for h in req.headers.iter() {
-        out.presented.header(h.name, h.value);
-        let value = || String::from_utf8_lossy(h.value).into_owned();
-        if h.name.eq_ignore_ascii_case("last-event-id") {
-            out.last_event_id = Some(value());
-        } else if h.name.eq_ignore_ascii_case("origin") {
-            out.origin = Some(value());
-        } else if h.name.eq_ignore_ascii_case("transfer-encoding")
-            || (h.name.eq_ignore_ascii_case("content-length") && h.value.trim_ascii() != b"0")
-        {
-            out.announces_body = true;
-        } else if h.name.eq_ignore_ascii_case("x-forwarded-for") {
-            let hops = out.forwarded_for.get_or_insert_default();
-            if !hops.is_empty() {
-                hops.push(',');
-            }
-            hops.push_str(&value());
-        } else if h.name.eq_ignore_ascii_case("upgrade") {
-            return None;
-        }
+    let mut presented = Presented::default();
+    for (name, value) in &head.credentials {
+        presented.header(name, value);
     }
-    Some(out)
+    Some(StreamRequest {
+        endpoint: Some(endpoint),
+        query: head.query,
+        last_event_id: head.last_event_id,
+        origin: head.origin,
+        announces_body: head.announces_body,
+        forwarded_for: head.forwarded_for,
+        presented,
+    })
 }
 
 /// The CORS grant for `origin`, if the allow-list names it.

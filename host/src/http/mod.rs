@@ -29,6 +29,8 @@ pub mod socket;
 pub mod state;
 pub mod tls;
 
+pub use head::MAX_URL;
+
 use std::sync::Arc;
 
 use poem::endpoint::{BoxEndpoint, StaticFilesEndpoint};
@@ -122,9 +124,6 @@ pub fn app(state: Arc<AppState>, credentials: Arc<Credentials>) -> BoxEndpoint<'
         })
         .boxed()
 }
-
-/// Longest request target (path and query) served; longer answers 414.
-pub const MAX_URL: usize = 8 << 10;
 
 /// A request refused before any route sees it: a target over [`MAX_URL`]
 /// (414). (Both `Content-Length` and `Transfer-Encoding` are refused on a
