@@ -2,9 +2,6 @@
 //! can be tested and fuzzed on their own: the rules that hold before
 //! anything is dispatched, and what the lean stream path takes from a head.
 
-/// Longest request target (path and query) served; longer answers 414.
-pub const MAX_URL: usize = 8 << 10;
-
 /// Most header lines a stream request may have for the lean path; a head
 /// with more goes to hyper, which has its own limit.
 const MAX_HEADERS: usize = 32;
@@ -55,9 +52,9 @@ pub struct StreamHead {
     pub credentials: Vec<(String, Vec<u8>)>,
 }
 
-/// Reads a complete request head: `Some` for a `GET` over HTTP/1.x with a
-/// target of at most [`MAX_URL`] bytes, at most 32 header lines and no
-/// `Upgrade`; the caller decides whether its path is a stream's.
+/// Reads a complete request head: `Some` for a `GET` over HTTP/1.x with at
+/// most 32 header lines and no `Upgrade`; the caller decides whether its
+/// path is a stream's.
 ///
 /// ```
 /// use tidings_host::http::head::stream_head;
@@ -73,10 +70,6 @@ pub fn stream_head(head: &[u8]) -> Option<StreamHead> {
         return None;
     }
     let target = req.path?;
-    // A target too long is answered by the router (414).
-    if target.len() > MAX_URL {
-        return None;
-    }
     let (path, query) = match target.split_once('?') {
         Some((path, query)) => (path, Some(query.to_owned())),
         None => (target, None),

@@ -8,7 +8,7 @@
 //! (`publishing.rs`), request authentication (`auth.rs`, and access tokens
 //! in `credentials/`), the error type every route answers with
 //! (`error.rs`), the state the handlers share (`state.rs`), and the router
-//! with CORS, request metrics and the 414 for long targets ([`app`]).
+//! with CORS and request metrics ([`app`]).
 //!
 //! Handlers validate input, check credentials and the mode, then call the
 //! log and the items; no handler stores an event or touches storage itself.
@@ -28,8 +28,6 @@ pub mod selectors;
 pub mod socket;
 pub mod state;
 pub mod tls;
-
-pub use head::MAX_URL;
 
 use std::sync::Arc;
 
@@ -110,12 +108,9 @@ pub fn app(state: Arc<AppState>, credentials: Arc<Credentials>) -> BoxEndpoint<'
             let metadata = metadata.clone();
             async move {
                 let route = route_label(req.uri().path());
-                let mut resp = match framing_refusal(&req) {
-                    Some(refused) => refused.into_response(),
-                    None => match ep.call(req).await {
-                        Ok(resp) => resp.into_response(),
-                        Err(err) => error::from_poem(err),
-                    },
+                let mut resp = match ep.call(req).await {
+                    Ok(resp) => resp.into_response(),
+                    Err(err) => error::from_poem(err),
                 };
                 point_to_metadata(resp.headers_mut(), &metadata);
                 metrics.record_request(route, resp.status().as_u16());
@@ -123,23 +118,6 @@ pub fn app(state: Arc<AppState>, credentials: Arc<Credentials>) -> BoxEndpoint<'
             }
         })
         .boxed()
-}
-
-/// A request refused before any route sees it: a target over [`MAX_URL`]
-/// (414). (Both `Content-Length` and `Transfer-Encoding` are refused on a
-/// connection's first request by the accept loop, `head.rs`.)
-fn framing_refusal(req: &poem::Request) -> Option<poem::Response> {
-    use poem::http::StatusCode;
-    let target = req.uri().path_and_query().map_or(0, |pq| pq.as_str().len());
-    if target > MAX_URL {
-        let err = error::ApiError::new(
-            StatusCode::URI_TOO_LONG,
-            "uri_too_long",
-            format!("the request target is longer than {MAX_URL} bytes"),
-        );
-        return Some(err.into_response());
-    }
-    None
 }
 
 /// Where the hub's protected resource metadata (RFC 9728) is: the
