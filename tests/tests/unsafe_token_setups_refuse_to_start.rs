@@ -33,7 +33,7 @@ async fn unsafe_setups_exit_with_the_fix_in_the_message() {
                 &bound,
             ]
             .concat(),
-            "with access tokens needs TLS: put a TLS proxy in front and pass --behind-tls-proxy",
+            "with access tokens needs TLS: pass --tls-cert and --tls-key, or put a TLS proxy in front and pass --behind-tls-proxy",
         ),
         (
             [
