@@ -122,11 +122,13 @@ async fn a_flood_against_a_stalled_store_is_bounded_and_loses_no_accepted_event(
     eprintln!("RSS after each wave, KiB: {rss_kib:?}");
     // The first waves warm the allocator's arenas and the connection tasks
     // up; over the last four, a queue that kept the flood would have grown
-    // by four waves of events. A bounded one grows by less than one.
+    // by four waves of events. A bounded one grows by less than two: the
+    // allocator may still take one more arena step about a wave in size
+    // (seen once: +8.7 MiB in one wave, flat after).
     let growth = rss_kib[WAVES - 1].saturating_sub(rss_kib[WAVES - 5]);
     let one_wave = (WAVE * PAD / 1024) as u64;
     assert!(
-        growth < one_wave,
+        growth < 2 * one_wave,
         "RSS grew {growth} KiB over the last 4 waves, each offering {one_wave} KiB of events"
     );
 
