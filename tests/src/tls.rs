@@ -58,27 +58,25 @@ pub enum Version {
     Http1,
 }
 
-/// A client that trusts only the certificate `pem`, with no idle pool
-/// (every request of a test that wants a new connection gets one).
+/// A client that trusts only the certificate `pem`, for API calls (20 s
+/// timeout).
 pub fn client(pem: &str, version: Version) -> reqwest::Client {
-    let cert = reqwest::Certificate::from_pem(pem.as_bytes()).expect("PEM certificate");
-    let builder = reqwest::Client::builder()
-        .tls_certs_only([cert])
-        .timeout(std::time::Duration::from_secs(20));
-    let builder = match version {
-        Version::Negotiated => builder,
-        Version::Http1 => builder.http1_only(),
-    };
-    builder.build().expect("client builds")
+    builder(pem, version)
+        .timeout(std::time::Duration::from_secs(20))
+        .build()
+        .expect("client builds")
 }
 
 /// A client for long-lived streams (no overall timeout), trusting `pem`.
 pub fn stream_client(pem: &str, version: Version) -> reqwest::Client {
+    builder(pem, version).build().expect("client builds")
+}
+
+fn builder(pem: &str, version: Version) -> reqwest::ClientBuilder {
     let cert = reqwest::Certificate::from_pem(pem.as_bytes()).expect("PEM certificate");
     let builder = reqwest::Client::builder().tls_certs_only([cert]);
-    let builder = match version {
+    match version {
         Version::Negotiated => builder,
         Version::Http1 => builder.http1_only(),
-    };
-    builder.build().expect("client builds")
+    }
 }
