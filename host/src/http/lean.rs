@@ -34,41 +34,32 @@ use crate::http::state::AppState;
 /// A write buffer grown past this by a burst is released once written.
 const KEEP_BUFFER: usize = 16 << 10;
 
-/// What the lean path needs from a request head.
-#[derive(Debug, Default)]
+/// What the lean path needs from a request head: the head itself, which
+/// endpoint it opens, and the headers that may carry a token (read once,
+/// at open).
+#[derive(Debug)]
 pub struct StreamRequest {
-    endpoint: Option<Endpoint>,
-    query: Option<String>,
-    last_event_id: Option<String>,
-    origin: Option<String>,
-    /// A stream request has no body; one that announces one is refused.
-    announces_body: bool,
-    /// Every `X-Forwarded-For`, joined as one list.
-    forwarded_for: Option<String>,
-    /// The headers that may carry a token (read once, at open).
+    endpoint: Endpoint,
+    head: head::StreamHead,
     presented: Presented,
 }
 
 /// Parses a complete request head; `Some` only for `GET /api/events` and
 /// `GET /.well-known/mercure` over HTTP/1.x, which the lean path serves.
 pub fn stream_request(head: &[u8]) -> Option<StreamRequest> {
-    let head = head::stream_head(head)?;
+    let mut head = head::stream_head(head)?;
     let endpoint = match head.path.as_str() {
         "/api/events" => Endpoint::Native,
         HUB_PATH => Endpoint::Hub,
         _ => return None,
     };
     let mut presented = Presented::default();
-    for (name, value) in &head.credentials {
-        presented.header(name, value);
+    for (name, value) in std::mem::take(&mut head.credentials) {
+        presented.header(&name, &value);
     }
     Some(StreamRequest {
-        endpoint: Some(endpoint),
-        query: head.query,
-        last_event_id: head.last_event_id,
-        origin: head.origin,
-        announces_body: head.announces_body,
-        forwarded_for: head.forwarded_for,
+        endpoint,
+        head,
         presented,
     })
 }
@@ -111,14 +102,17 @@ pub async fn serve<C: Carrier>(
 ) {
     let StreamRequest {
         endpoint,
+        head,
+        presented,
+    } = req;
+    let head::StreamHead {
         query,
         last_event_id,
         origin,
         announces_body,
         forwarded_for,
-        presented,
-    } = req;
-    let endpoint = endpoint.unwrap_or(Endpoint::Native);
+        ..
+    } = head;
     let route = endpoint.path();
     let grant = cors(&state, origin.as_deref());
     if announces_body {
@@ -305,9 +299,9 @@ mod tests {
             b"GET /api/events?types=a HTTP/1.1\r\nLast-Event-ID: x-1\r\nOrigin: o\r\n\r\n",
         )
         .unwrap();
-        assert_eq!(ok.query.as_deref(), Some("types=a"));
-        assert_eq!(ok.last_event_id.as_deref(), Some("x-1"));
-        assert_eq!(ok.origin.as_deref(), Some("o"));
+        assert_eq!(ok.head.query.as_deref(), Some("types=a"));
+        assert_eq!(ok.head.last_event_id.as_deref(), Some("x-1"));
+        assert_eq!(ok.head.origin.as_deref(), Some("o"));
         for other in [
             &b"POST /api/events HTTP/1.1\r\n\r\n"[..],
             b"GET /api/eventsx HTTP/1.1\r\n\r\n",
