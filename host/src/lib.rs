@@ -184,6 +184,7 @@ fn assemble(
             config.max_streams_per_client,
             config.trusted_proxies.clone(),
         ),
+        hub_url: config.hub(),
         config,
     });
     Ok(Server {

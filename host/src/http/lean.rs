@@ -258,7 +258,7 @@ async fn refuse<C: AsyncWrite + Unpin>(
 ) {
     let status = err.status().as_u16();
     let mut resp = err.into_response();
-    let metadata = crate::http::metadata_url(&state.config.hub());
+    let metadata = crate::http::metadata_url(&state.hub_url);
     crate::http::point_to_metadata(resp.headers_mut(), &metadata);
     write_response(&mut socket, resp, grant).await;
     state.metrics.record_request(route, status);

@@ -67,7 +67,7 @@ pub fn app(state: Arc<AppState>, credentials: Arc<Credentials>) -> BoxEndpoint<'
             get(routes::events::hub_events).post(routes::mercure::publish),
         )
         .at(
-            metadata_path(&state.config.hub()),
+            metadata_path(&state.hub_url),
             get(routes::mercure::metadata),
         )
         .at(
@@ -98,7 +98,7 @@ pub fn app(state: Arc<AppState>, credentials: Arc<Credentials>) -> BoxEndpoint<'
             // Through `get` so HEAD is answered as GET without a body.
             get(StaticFilesEndpoint::new(&state.config.web_dir).index_file("index.html")),
         );
-    let metadata = metadata_url(&state.config.hub());
+    let metadata = metadata_url(&state.hub_url);
     api.with_if(cors.is_some(), cors.unwrap_or_default())
         .data(state)
         .data(credentials)

@@ -43,7 +43,7 @@ impl Fields {
                 self.topics.len()
             )));
         }
-        let hub = state.config.hub();
+        let hub = &state.hub_url;
         let topics = self
             .topics
             .iter()

@@ -4,6 +4,7 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use tidings_core::mode::Component;
+use tidings_core::topic::HubUrl;
 use tidings_core::{Event, EventId};
 
 use crate::http::client_limit::{ClientLimit, Slot};
@@ -26,6 +27,9 @@ const RETRY_AFTER_SECS: u64 = 5;
 pub struct AppState {
     /// The configuration it started with.
     pub config: Config,
+    /// The hub's URL ([`Config::hub`]), parsed once: every publish checks
+    /// its topics against it.
+    pub hub_url: HubUrl,
     /// The broker and its clock.
     pub hub: Hub,
     /// The mode machine.

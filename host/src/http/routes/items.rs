@@ -10,7 +10,7 @@ use poem::web::{Data, Path};
 use poem::{Body, Request, Response, handler};
 use serde::Serialize;
 use serde_json::json;
-use tidings_core::topic::Topic;
+use tidings_core::topic::{HubUrl, Topic};
 use tidings_core::{Event, EventId, Kind};
 
 use crate::http::body::{json_body, json_response, read_body};
@@ -18,7 +18,6 @@ use crate::http::error::ApiError;
 use crate::http::state::AppState;
 use crate::items::import::{ImportError, parse_csv, parse_ods};
 use crate::items::{ItemUpdate, NewItem, NewRevision, valid_part_number};
-use crate::ops::config::Config;
 
 const ODS_MIME: &str = "application/vnd.oasis.opendocument.spreadsheet";
 
@@ -34,8 +33,8 @@ fn checked(part_number: &str) -> Result<&str, ApiError> {
 
 /// The topic of an item's events: `<origin>/items/<part_number>`, where
 /// the origin is that of `--hub-url`, else `http://<listen address>`.
-pub fn item_topic(config: &Config, part_number: &str) -> Topic {
-    let origin = config.hub().origin();
+pub fn item_topic(hub: &HubUrl, part_number: &str) -> Topic {
+    let origin = hub.origin();
     Topic::new(&format!("{origin}/items/{part_number}")).expect("part numbers make topics")
 }
 
@@ -48,7 +47,7 @@ async fn emit(state: &AppState, kind: &'static str, part_number: &str, data: &im
     let kind = Kind::new(kind).expect("built-in kinds are valid");
     let data = serde_json::to_string(data).expect("items serialise");
     let event = Event::new(kind, data)
-        .with_topics([item_topic(&state.config, part_number)])
+        .with_topics([item_topic(&state.hub_url, part_number)])
         .private(state.config.private_items);
     if let Err(e) = state.publish_after_write(event).await {
         tracing::warn!(error = %e, "event of a completed write not published");
@@ -62,10 +61,10 @@ async fn emit(state: &AppState, kind: &'static str, part_number: &str, data: &im
 fn linked(mut resp: Response, state: &AppState, head: &EventId, part: Option<&str>) -> Response {
     let hub = format!(
         "<{}>; rel=\"mercure\"; last-event-id=\"#{head}\"",
-        state.config.hub()
+        state.hub_url
     );
     let links = std::iter::once(hub)
-        .chain(part.map(|pn| format!("<{}>; rel=\"self\"", item_topic(&state.config, pn))));
+        .chain(part.map(|pn| format!("<{}>; rel=\"self\"", item_topic(&state.hub_url, pn))));
     for link in links {
         if let Ok(value) = HeaderValue::from_str(&link) {
             resp.headers_mut().append(header::LINK, value);

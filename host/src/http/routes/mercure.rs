@@ -74,7 +74,7 @@ pub async fn publish(
 pub fn metadata(state: Data<&Arc<AppState>>) -> Response {
     let config = &state.config;
     let mut doc = serde_json::json!({
-        "resource": config.hub().as_str(),
+        "resource": state.hub_url.as_str(),
         "authorization_details_types_supported": [crate::tokens::DETAIL_TYPE],
         "bearer_methods_supported": ["header"],
         "mercure_matcher_types_supported": ["exact", "urlpattern"],
