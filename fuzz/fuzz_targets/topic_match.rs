@@ -14,7 +14,8 @@
 //! expressions nothing else; every topic a selector with a raw literal
 //! prefix matches starts with that prefix; a `PatternIndex` holding the
 //! selectors finds, for every topic, exactly the selectors that match it,
-//! among its candidates; matching is deterministic.
+//! among its candidates; matching is deterministic; whether the hub
+//! reserves a topic is answered by its shortcut as by resolving it.
 
 #![no_main]
 
@@ -132,6 +133,11 @@ fuzz_target!(|data: &[u8]| {
     }
     assert_eq!(index.len(), compiled.len());
     for topic in &topics {
+        assert_eq!(
+            hub.reserves(topic.as_str()),
+            hub.reserves_by_resolving(topic.as_str()),
+            "{topic:?}"
+        );
         let mut want: Vec<*const Matcher> = compiled
             .iter()
             .filter(|m| m.matches(topic))

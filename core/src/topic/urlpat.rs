@@ -22,7 +22,13 @@ use super::error::{PatternError, REGEX_SIZE_LIMIT};
 /// assert!(HubUrl::parse("/.well-known/mercure").is_err());
 /// ```
 #[derive(Clone, PartialEq, Eq, Hash)]
-pub struct HubUrl(Url);
+pub struct HubUrl {
+    url: Url,
+    /// The path's last segment, when it is plain unreserved text: a topic
+    /// that does not contain it (and could not spell it otherwise, see
+    /// [`HubUrl::reserves`]) can never resolve into the namespace.
+    last_segment: Option<Box<str>>,
+}
 
 /// Why a string is not a hub URL.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -42,9 +48,16 @@ impl HubUrl {
     /// assert_eq!(hub.as_str(), "https://hub.example.com/");
     /// ```
     pub fn parse(text: &str) -> Result<HubUrl, HubUrlError> {
-        Url::parse(text).map(HubUrl).map_err(|err| HubUrlError {
+        let url = Url::parse(text).map_err(|err| HubUrlError {
             reason: err.to_string(),
-        })
+        })?;
+        let last_segment = url
+            .path()
+            .rsplit('/')
+            .next()
+            .filter(|last| !last.is_empty() && last.bytes().all(is_unreserved))
+            .map(Box::from);
+        Ok(HubUrl { url, last_segment })
     }
 
     /// The canonical URL as text.
@@ -55,11 +68,11 @@ impl HubUrl {
     /// assert_eq!(hub.as_str(), "https://hub.example.com/mercure");
     /// ```
     pub fn as_str(&self) -> &str {
-        self.0.as_str()
+        self.url.as_str()
     }
 
     pub(crate) fn url(&self) -> &Url {
-        &self.0
+        &self.url
     }
 
     /// The URL's origin (`scheme://host[:port]`) and its path.
@@ -71,12 +84,12 @@ impl HubUrl {
     /// assert_eq!(hub.path(), "/.well-known/mercure");
     /// ```
     pub fn origin(&self) -> String {
-        self.0.origin().ascii_serialization()
+        self.url.origin().ascii_serialization()
     }
 
     /// The URL's path.
     pub fn path(&self) -> &str {
-        self.0.path()
+        self.url.path()
     }
 
     /// Whether `topic` addresses the hub's reserved namespace: resolved
@@ -102,20 +115,55 @@ impl HubUrl {
     /// }
     /// ```
     pub fn reserves(&self, topic: &str) -> bool {
-        let Ok(url) = self.0.join(topic) else {
+        self.may_reserve(topic) && self.reserves_by_resolving(topic)
+    }
+
+    /// What [`reserves`](Self::reserves) answers, always found by
+    /// resolving `topic`: the reference its shortcut is checked against.
+    #[doc(hidden)]
+    pub fn reserves_by_resolving(&self, topic: &str) -> bool {
+        let Ok(url) = self.url.join(topic) else {
             return false;
         };
         if url.cannot_be_a_base() {
             return false;
         }
         let path = decode_unreserved(url.path());
-        let hub = decode_unreserved(self.0.path());
+        let hub = decode_unreserved(self.url.path());
         let hub = hub.trim_end_matches('/');
         path == hub
             || path
                 .strip_prefix(hub)
                 .is_some_and(|rest| rest.starts_with('/'))
     }
+
+    /// False only for a topic that cannot resolve into the namespace,
+    /// decided without parsing it. A path in the namespace ends the hub's
+    /// path with its last segment, and resolving against the hub keeps at
+    /// most the hub's directory, which lacks it: so the segment's letters
+    /// come from the topic, verbatim unless it holds a percent-escape, or a
+    /// tab or newline (which the URL parser drops). The exceptions keep the
+    /// whole hub path: a reference that is empty, or only a query or a
+    /// fragment (after the leading spaces and controls the parser strips).
+    fn may_reserve(&self, topic: &str) -> bool {
+        let Some(last) = &self.last_segment else {
+            return true;
+        };
+        let keeps_hub_path = match topic.as_bytes().first() {
+            None => true,
+            Some(&first) => first <= b' ' || first == b'?' || first == b'#',
+        };
+        keeps_hub_path
+            || topic
+                .bytes()
+                .any(|b| matches!(b, b'%' | b'\t' | b'\n' | b'\r'))
+            || topic.contains(&**last)
+    }
+}
+
+/// An RFC 3986 unreserved character: a letter, a digit, `-`, `.`, `_`, `~`.
+fn is_unreserved(byte: u8) -> bool {
+    byte.is_ascii_alphanumeric() || matches!(byte, b'-' | b'.' | b'_' | b'~')
 }
 
 /// `path` with percent-escapes of unreserved characters (RFC 3986:
@@ -129,7 +177,7 @@ fn decode_unreserved(path: &str) -> String {
         if bytes[at] == b'%'
             && let Some(hex) = path.get(at + 1..at + 3)
             && let Ok(byte) = u8::from_str_radix(hex, 16)
-            && (byte.is_ascii_alphanumeric() || matches!(byte, b'-' | b'.' | b'_' | b'~'))
+            && is_unreserved(byte)
         {
             out.push(char::from(byte));
             at += 3;
@@ -154,13 +202,13 @@ fn decode_unreserved(path: &str) -> String {
 
 impl fmt::Debug for HubUrl {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "HubUrl({:?})", self.0.as_str())
+        write!(f, "HubUrl({:?})", self.url.as_str())
     }
 }
 
 impl fmt::Display for HubUrl {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.0.as_str())
+        f.write_str(self.url.as_str())
     }
 }
 
@@ -359,6 +407,80 @@ impl RegExp for BoundedRegex {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_reserved_namespace_shortcut_answers_as_resolving_does() {
+        let hubs = [
+            "https://hub.example.com/.well-known/mercure",
+            "https://hub.example.com/.well-known/mercure/",
+            "https://hub.example.com/",
+            "https://hub.example.com/a/mercure",
+            "https://hub.example.com/mercure/mercure",
+            "https://hub.example.com/my%20hub",
+            "https://hub.example.com/%6Dercure",
+            "http://127.0.0.1:8080/.well-known/mercure",
+        ];
+        let starts = [
+            "",
+            " ",
+            "\t",
+            "?",
+            "#",
+            "/",
+            "//",
+            ".",
+            "..",
+            "./",
+            "../",
+            "https://hub.example.com",
+            "https://elsewhere.example",
+            "HTTPS://HUB.example.com:443",
+            "urn:x:",
+            "a:",
+            "file:",
+        ];
+        let middles = [
+            "",
+            ".well-known",
+            "/.well-known",
+            "%2Ewell-known",
+            "mercure",
+            "/mercure",
+            "%6Dercure",
+            "merc\ture",
+            "merc\nure",
+            "MERCURE",
+            "mercurex",
+            "a",
+            "/a/..",
+            "/%2E%2E",
+            "\\mercure",
+            "my hub",
+            "my%20hub",
+            "%",
+        ];
+        let ends = ["", "/", "/x", "?q", "#f", "/..", " ", "\n"];
+        let mut checked = 0;
+        for hub in hubs {
+            let hub = HubUrl::parse(hub).unwrap();
+            for start in starts {
+                for a in middles {
+                    for b in middles {
+                        for end in ends {
+                            let topic = format!("{start}{a}{b}{end}");
+                            assert_eq!(
+                                hub.reserves(&topic),
+                                hub.reserves_by_resolving(&topic),
+                                "{hub:?} and {topic:?}"
+                            );
+                            checked += 1;
+                        }
+                    }
+                }
+            }
+        }
+        assert!(checked > 300_000);
+    }
 
     fn prefix(pattern: &str) -> String {
         UrlMatcher::compile(pattern, None)
