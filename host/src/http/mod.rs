@@ -98,7 +98,7 @@ pub fn app(state: Arc<AppState>, credentials: Arc<Credentials>) -> BoxEndpoint<'
             // Through `get` so HEAD is answered as GET without a body.
             get(StaticFilesEndpoint::new(&state.config.web_dir).index_file("index.html")),
         );
-    let metadata = metadata_url(&state.hub_url);
+    let metadata: Arc<str> = metadata_url(&state.hub_url).into();
     api.with_if(cors.is_some(), cors.unwrap_or_default())
         .data(state)
         .data(credentials)
