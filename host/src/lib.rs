@@ -270,7 +270,7 @@ impl Server {
         listener: tokio::net::TcpListener,
         signal: impl Future<Output = ()> + Send + 'static,
     ) -> std::io::Result<()> {
-        let streams = accept::streams_runtime(self.state.config.stream_workers)?;
+        let streams = accept::streams_runtime(self.state.config.workers().streams)?;
         self.spawn_tasks(streams.handle());
         let served = accept::serve(
             listener,

@@ -1,4 +1,5 @@
-//! The `tidings` binary: parses configuration, sets up logs, serves.
+//! The `tidings` binary: parses configuration, sets up logs, builds the
+//! runtime that answers requests, serves.
 
 use clap::Parser;
 use tidings_host::{Config, serve, telemetry};
@@ -9,11 +10,21 @@ use tidings_host::{Config, serve, telemetry};
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
-#[tokio::main]
-async fn main() -> std::process::ExitCode {
+fn main() -> std::process::ExitCode {
     let config = Config::parse();
     telemetry::init(config.log_format);
-    match serve(config).await {
+    let requests = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(config.workers().requests)
+        .enable_all()
+        .build();
+    let served = match requests {
+        Ok(runtime) => runtime.block_on(serve(config)),
+        Err(e) => {
+            tracing::error!(error = %e, "no runtime");
+            return std::process::ExitCode::FAILURE;
+        }
+    };
+    match served {
         Ok(()) => std::process::ExitCode::SUCCESS,
         Err(e) => {
             tracing::error!(error = %e, "tidings stopped");

@@ -144,12 +144,10 @@ struct Conn {
 }
 
 /// The runtime for lean streams and the tasks that wake them, with
-/// `workers` threads (default: one fewer than the cores, at least one; see
-/// `--stream-workers`). Its owner ends it with `shutdown_background`, as
-/// dropping a runtime from async code would block.
-pub fn streams_runtime(workers: Option<u16>) -> io::Result<Runtime> {
-    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
-    let workers = workers.map_or(cores.saturating_sub(1).max(1), usize::from);
+/// `workers` threads ([`Config::workers`](crate::Config::workers)). Its
+/// owner ends it with `shutdown_background`, as dropping a runtime from
+/// async code would block.
+pub fn streams_runtime(workers: usize) -> io::Result<Runtime> {
     tokio::runtime::Builder::new_multi_thread()
         .worker_threads(workers)
         .thread_name("tidings-streams")

@@ -148,6 +148,14 @@ pub struct Config {
     #[arg(long, env = "TIDINGS_STREAM_WORKERS", value_parser = clap::value_parser!(u16).range(1..))]
     pub stream_workers: Option<u16>,
 
+    /// Worker threads of the runtime that answers publishes and the rest
+    /// of the API. Default: the cores the stream workers leave, at least
+    /// one, so the two runtimes share the cores without outnumbering them:
+    /// threads of one runtime handing requests to each other cost a
+    /// publish more than they give it.
+    #[arg(long, env = "TIDINGS_REQUEST_WORKERS", value_parser = clap::value_parser!(u16).range(1..))]
+    pub request_workers: Option<u16>,
+
     /// Reconnection delay advertised to clients with `retry:`, in milliseconds.
     #[arg(long, env = "TIDINGS_RETRY_MS", default_value_t = 2000)]
     pub retry_ms: u64,
@@ -347,6 +355,15 @@ pub enum ConfigError {
     CookieName(String),
 }
 
+/// Worker threads of the server's two runtimes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Workers {
+    /// Of the runtime that answers publishes and the API.
+    pub requests: usize,
+    /// Of the runtime that serves streams and rings their doorbells.
+    pub streams: usize,
+}
+
 impl Config {
     /// The hub's URL: `--hub-url`, else `http://<listen address>` (`https`
     /// with `--tls-cert`) with the protocol's path. Relative URL patterns
@@ -358,6 +375,27 @@ impl Config {
             HubUrl::parse(&format!("{scheme}://{}/.well-known/mercure", self.listen))
                 .expect("a socket address makes a URL")
         })
+    }
+
+    /// Worker threads of the two runtimes on this machine's cores (see
+    /// [`workers_on`](Self::workers_on)).
+    pub fn workers(&self) -> Workers {
+        self.workers_on(std::thread::available_parallelism().map_or(1, |n| n.get()))
+    }
+
+    /// Worker threads of the two runtimes on `cores` cores:
+    /// `--stream-workers`, else one fewer than the cores; `--request-workers`,
+    /// else the cores the stream workers leave; each at least one.
+    pub fn workers_on(&self, cores: usize) -> Workers {
+        let streams = self
+            .stream_workers
+            .map_or(cores.saturating_sub(1), usize::from)
+            .max(1);
+        let requests = self
+            .request_workers
+            .map_or(cores.saturating_sub(streams), usize::from)
+            .max(1);
+        Workers { requests, streams }
     }
 
     /// Whether the server serves TLS itself.

@@ -213,9 +213,9 @@ pub async fn import(
         .trim()
         .to_ascii_lowercase();
     let bytes = read_body(body, state.config.max_body_bytes).await?;
-    let rows = match content_type.as_str() {
-        "text/csv" => parse_csv(&bytes),
-        ODS_MIME => parse_ods(&bytes),
+    let parse = match content_type.as_str() {
+        "text/csv" => parse_csv,
+        ODS_MIME => parse_ods,
         _ => {
             return Err(ApiError::new(
                 StatusCode::UNSUPPORTED_MEDIA_TYPE,
@@ -223,15 +223,20 @@ pub async fn import(
                 format!("import takes text/csv or {ODS_MIME}"),
             ));
         }
-    }
-    .map_err(|e| match e {
-        ImportError::Row { row, message } => ApiError::new(
-            StatusCode::BAD_REQUEST,
-            "bad_row",
-            format!("row {row}: {message}"),
-        ),
-        other => ApiError::bad_request(other.to_string()),
-    })?;
+    };
+    // Parsing megabytes of a spreadsheet would hold up every publish and
+    // request waiting on the request runtime's worker.
+    let rows = tokio::task::spawn_blocking(move || parse(&bytes))
+        .await
+        .map_err(ApiError::internal)?
+        .map_err(|e| match e {
+            ImportError::Row { row, message } => ApiError::new(
+                StatusCode::BAD_REQUEST,
+                "bad_row",
+                format!("row {row}: {message}"),
+            ),
+            other => ApiError::bad_request(other.to_string()),
+        })?;
     let _write = state.begin_write(true)?;
     let outcome = state.items.import(rows, SystemTime::now()).await?;
     for item in &outcome.created {

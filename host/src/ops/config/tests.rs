@@ -213,3 +213,29 @@ fn size_flags_parse_units_and_default_as_documented() {
         assert!(help.contains(default), "{default} not in:\n{help}");
     }
 }
+
+#[test]
+fn the_two_runtimes_share_the_cores_without_outnumbering_them() {
+    let workers = |args: &[&str], cores: usize| {
+        let mut all = vec!["tidings", "--storage", "memory"];
+        all.extend_from_slice(args);
+        let w = Config::try_parse_from(all)
+            .expect("flags parse")
+            .workers_on(cores);
+        (w.requests, w.streams)
+    };
+    assert_eq!(workers(&[], 1), (1, 1));
+    assert_eq!(workers(&[], 2), (1, 1));
+    assert_eq!(workers(&[], 8), (1, 7));
+    assert_eq!(workers(&["--stream-workers", "4"], 8), (4, 4));
+    assert_eq!(workers(&["--stream-workers", "8"], 8), (1, 8));
+    assert_eq!(workers(&["--request-workers", "3"], 8), (3, 7));
+    assert_eq!(
+        workers(&["--request-workers", "2", "--stream-workers", "2"], 2),
+        (2, 2)
+    );
+    for zero in ["--request-workers", "--stream-workers"] {
+        let parsed = Config::try_parse_from(["tidings", zero, "0"]);
+        assert!(parsed.is_err(), "{zero} 0 is refused");
+    }
+}
