@@ -124,8 +124,11 @@ async fn a_flood_against_a_stalled_store_is_bounded_and_loses_no_accepted_event(
     // up; over the last four, a queue that kept the flood would have grown
     // by four waves of events. A bounded one grows by less than two: the
     // allocator may still take one more arena step about a wave in size
-    // (seen once: +8.7 MiB in one wave, flat after).
-    let growth = rss_kib[WAVES - 1].saturating_sub(rss_kib[WAVES - 5]);
+    // (seen once: +8.7 MiB in one wave, flat after). Peaks are compared,
+    // as the allocator also hands freed pages back for a while (seen:
+    // 87 556, then 64 808, then 84 676 KiB) before it takes them again.
+    let peak = |waves: &[u64]| waves.iter().copied().max().unwrap_or(0);
+    let growth = peak(&rss_kib[WAVES - 4..]).saturating_sub(peak(&rss_kib[..WAVES - 4]));
     let one_wave = (WAVE * PAD / 1024) as u64;
     assert!(
         growth < 2 * one_wave,
