@@ -1,6 +1,8 @@
 //! Streaming interpretation of a `text/event-stream`, following the WHATWG
 //! "event stream interpretation" rules.
 
+use std::borrow::Cow;
+
 use super::WireError;
 
 /// The default limit, in bytes, on one line and on one event's data.
@@ -320,30 +322,44 @@ impl Parser {
                 rest = &rest[1..];
             }
         }
-        while let Some(end) = rest.iter().position(|&b| b == b'\r' || b == b'\n') {
+        // The chunk is decoded once: the lines inside its valid UTF-8
+        // prefix (the whole chunk, as a rule) are sliced from it without
+        // another check. Line breaks are ASCII, so every line of valid text
+        // is valid text.
+        let checked = match std::str::from_utf8(rest) {
+            Ok(text) => text,
+            Err(e) => std::str::from_utf8(&rest[..e.valid_up_to()]).unwrap_or_default(),
+        };
+        // One search over the chunk finds every line break; a CR LF pair
+        // is one break, so the LF of a pair is skipped.
+        let mut start = 0;
+        for end in memchr::memchr2_iter(b'\r', b'\n', rest) {
+            if end < start {
+                continue;
+            }
             if self.line.is_empty() {
-                self.check_line(end)?;
-                self.process_line(&rest[..end], out)?;
+                self.check_line(end - start)?;
+                let line = checked.get(start..end);
+                self.process_line(&rest[start..end], line, out)?;
             } else {
-                self.push_partial(&rest[..end])?;
+                self.push_partial(&rest[start..end])?;
                 // Taken out and put back so the buffer keeps its allocation.
                 let line = std::mem::take(&mut self.line);
-                let processed = self.process_line(&line, out);
+                let processed = self.process_line(&line, None, out);
                 self.line = line;
                 self.line.clear();
                 processed?;
             }
-            let mut next = end + 1;
+            start = end + 1;
             if rest[end] == b'\r' {
-                match rest.get(next) {
-                    Some(b'\n') => next += 1,
+                match rest.get(start) {
+                    Some(b'\n') => start += 1,
                     Some(_) => {}
                     None => self.last_was_cr = true,
                 }
             }
-            rest = &rest[next..];
         }
-        self.push_partial(rest)
+        self.push_partial(&rest[start..])
     }
 
     fn check_line(&self, len: usize) -> Result<(), WireError> {
@@ -361,9 +377,12 @@ impl Parser {
         Ok(())
     }
 
+    /// Interprets one line; `checked` is the same line as text when it is
+    /// known to be valid UTF-8.
     fn process_line(
         &mut self,
         line: &[u8],
+        checked: Option<&str>,
         out: &mut impl FnMut(EventRef<'_>),
     ) -> Result<(), WireError> {
         if line.is_empty() {
@@ -372,21 +391,27 @@ impl Parser {
         }
         // The colon is ASCII and never part of a multi-byte sequence, so
         // splitting bytes before decoding equals decoding then splitting.
-        let (name, value) = match line.iter().position(|&b| b == b':') {
+        // Field names are short: a plain scan finds the colon soonest.
+        let (name, start) = match line.iter().position(|&b| b == b':') {
             Some(0) => return Ok(()),
             Some(colon) => {
-                let value = &line[colon + 1..];
-                (&line[..colon], value.strip_prefix(b" ").unwrap_or(value))
+                let space = line.get(colon + 1) == Some(&b' ');
+                (&line[..colon], colon + 1 + usize::from(space))
             }
-            None => (line, &[][..]),
+            None => (line, line.len()),
+        };
+        let value = &line[start..];
+        let text = || match checked.and_then(|line| line.get(start..)) {
+            Some(value) => Cow::Borrowed(value),
+            None => text(value),
         };
         match name {
             b"event" => {
                 self.event_type.clear();
-                self.event_type.push_str(&text(value));
+                self.event_type.push_str(&text());
             }
             b"data" => {
-                let value = text(value);
+                let value = text();
                 if self.data.len() + value.len() + 1 > self.max_line {
                     return Err(WireError::EventTooLarge {
                         limit: self.max_line,
@@ -399,7 +424,7 @@ impl Parser {
             // back in a `Last-Event-ID` header.
             b"id" if !value.contains(&0) => {
                 self.id_buffer.clear();
-                self.id_buffer.push_str(&text(value));
+                self.id_buffer.push_str(&text());
                 self.block_has_id = true;
             }
             b"retry" if !value.is_empty() && value.iter().all(u8::is_ascii_digit) => {
@@ -440,9 +465,9 @@ impl Parser {
 
 /// `bytes` as text, invalid sequences replaced by U+FFFD; valid UTF-8 (the
 /// usual case) is borrowed after one fast check.
-fn text(bytes: &[u8]) -> std::borrow::Cow<'_, str> {
+fn text(bytes: &[u8]) -> Cow<'_, str> {
     match std::str::from_utf8(bytes) {
-        Ok(s) => std::borrow::Cow::Borrowed(s),
+        Ok(s) => Cow::Borrowed(s),
         Err(_) => String::from_utf8_lossy(bytes),
     }
 }

@@ -331,6 +331,21 @@ fn invalid_utf8_is_replaced() {
 }
 
 #[test]
+fn lines_after_invalid_utf8_in_one_chunk_are_decoded() {
+    // The chunk's valid prefix ends inside the second event: the lines
+    // before it, at it and after it must all read as they would alone.
+    let bytes = [
+        b"data: ok\n\ndata: a\xFFb\xE6\x97\n\n".as_slice(),
+        "id: é\ndata: 🦀\n\n".as_bytes(),
+    ]
+    .concat();
+    let events = parse(&bytes);
+    assert_eq!(datas(&events), ["ok", "a\u{FFFD}b\u{FFFD}", "🦀"]);
+    assert_eq!(events[2].id.as_deref(), Some("é"));
+    every_split(&bytes);
+}
+
+#[test]
 fn nul_in_data_is_kept() {
     assert_eq!(datas(&parse(b"data: a\0b\n\n")), ["a\0b"]);
 }
