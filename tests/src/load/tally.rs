@@ -2,33 +2,48 @@
 //! many out of order, how many it was not due (strays), and what the
 //! publisher knew when it sent each one.
 
+use std::sync::LazyLock;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+
+use memchr::memmem::Finder;
 
 /// Finds `"seq"` and `"ts"` in an event's data: a JSON object holding both
 /// as non-negative integers, at any depth (`{"seq":1,"ts":2}` as nchan
 /// forwards the published body, or inside Tidings' `data`).
 pub fn seq_and_ts(data: &str) -> Option<(u64, u64)> {
-    Some((
-        number_after(data, "\"seq\"")?,
-        number_after(data, "\"ts\"")?,
-    ))
+    if let Some(found) = compact_seq_and_ts(data) {
+        return Some(found);
+    }
+    static SEQ: LazyLock<Finder<'static>> = LazyLock::new(|| Finder::new("\"seq\""));
+    static TS: LazyLock<Finder<'static>> = LazyLock::new(|| Finder::new("\"ts\""));
+    Some((number_after(data, &SEQ)?, number_after(data, &TS)?))
 }
 
-fn number_after(data: &str, key: &str) -> Option<u64> {
-    // A plain scan: the data is short, and `str::find` sets up a two-way
-    // searcher per call, a visible share of the tool's cost per event.
-    let at = data
-        .as_bytes()
-        .windows(key.len())
-        .position(|w| w == key.as_bytes())?
-        + key.len();
-    let rest = data[at..].trim_start();
-    let rest = rest.strip_prefix(':')?.trim_start();
-    let end = rest
+/// The body as the publisher sends it and both hubs forward it,
+/// `{"seq":N,"ts":T}`, read without a search.
+fn compact_seq_and_ts(data: &str) -> Option<(u64, u64)> {
+    let (seq, rest) = leading_number(data.strip_prefix("{\"seq\":")?)?;
+    let (ts, rest) = leading_number(rest.strip_prefix(",\"ts\":")?)?;
+    (rest == "}").then_some((seq, ts))
+}
+
+/// The number that `text` starts with, and what follows it.
+fn leading_number(text: &str) -> Option<(u64, &str)> {
+    let end = text
         .bytes()
         .position(|b| !b.is_ascii_digit())
-        .unwrap_or(rest.len());
-    rest[..end].parse().ok()
+        .unwrap_or(text.len());
+    Some((text[..end].parse().ok()?, &text[end..]))
+}
+
+/// The number after the first `key` (a JSON key with its quotes) and a
+/// colon. The searchers are built once: building one per call, as
+/// `str::find` does, was a visible share of the tool's cost per event.
+fn number_after(data: &str, key: &Finder<'_>) -> Option<u64> {
+    let at = key.find(data.as_bytes())? + key.needle().len();
+    let rest = data[at..].trim_start();
+    let rest = rest.strip_prefix(':')?.trim_start();
+    Some(leading_number(rest)?.0)
 }
 
 /// What the publisher knows about each sequence number, shared with every
@@ -195,6 +210,13 @@ mod tests {
         assert_eq!(seq_and_ts(r#"{"x":{"seq":1,"ts":2}}"#), Some((1, 2)));
         assert_eq!(seq_and_ts(r#"{"from":"normal"}"#), None);
         assert_eq!(seq_and_ts(r#"{"seq":-1,"ts":2}"#), None);
+        // The compact body and what only looks like it.
+        assert_eq!(seq_and_ts(r#"{"seq":4,"ts":5}"#), Some((4, 5)));
+        assert_eq!(
+            seq_and_ts(r#"{"seq":4,"ts":5,"x":{"seq":9}}"#),
+            Some((4, 5))
+        );
+        assert_eq!(seq_and_ts(r#"{"seq":,"ts":5}"#), None);
     }
 
     fn sequential(n: u64) -> Ledger {
