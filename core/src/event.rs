@@ -191,7 +191,7 @@ impl StoredEvent {
         let id_text = match &event.supplied_id {
             Some(supplied) => supplied.as_str(),
             None => {
-                generated = id.to_string();
+                generated = id.to_text();
                 &generated
             }
         };

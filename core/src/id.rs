@@ -126,6 +126,39 @@ impl EventId {
     pub fn seq(&self) -> u64 {
         self.seq
     }
+
+    /// The id as text, `<epoch>-<seq>`, the same as `to_string` in one
+    /// allocation of the right size: publishes spell their id twice (the
+    /// frame and the answer), and a growing `String` reallocated.
+    ///
+    /// ```
+    /// use tidings_core::{Epoch, EventId};
+    ///
+    /// let id = EventId::new(Epoch::new("k3x9").unwrap(), 18446744073709551615);
+    /// assert_eq!(id.to_text(), id.to_string());
+    /// assert_eq!(EventId::new(Epoch::new("k3x9").unwrap(), 0).to_text(), "k3x9-0");
+    /// ```
+    pub fn to_text(&self) -> String {
+        let epoch = self.epoch.as_str();
+        let mut digits = [0u8; 20];
+        let mut at = digits.len();
+        let mut seq = self.seq;
+        loop {
+            at -= 1;
+            digits[at] = b'0' + (seq % 10) as u8;
+            seq /= 10;
+            if seq == 0 {
+                break;
+            }
+        }
+        let digits = &digits[at..];
+        let mut text = String::with_capacity(epoch.len() + 1 + digits.len());
+        text.push_str(epoch);
+        text.push('-');
+        // ASCII digits, one char per byte.
+        text.extend(digits.iter().map(|&d| char::from(d)));
+        text
+    }
 }
 
 /// Splits `<epoch>-<seq>` without allocating; used where only a comparison
@@ -176,6 +209,20 @@ mod tests {
     fn round_trips() {
         for text in ["a-0", "a-1", "Z_9-18446744073709551615", "x-10"] {
             assert_eq!(text.parse::<EventId>().unwrap().to_string(), text);
+        }
+    }
+
+    #[test]
+    fn to_text_spells_what_display_spells() {
+        let epoch = Epoch::new("k3x9").unwrap();
+        let powers = (0..20).flat_map(|p| {
+            let n = 10u64.pow(p);
+            [n - 1, n, n + 1]
+        });
+        for seq in (0..1000).chain(powers).chain([u64::MAX - 1, u64::MAX]) {
+            let id = EventId::new(epoch.clone(), seq);
+            assert_eq!(id.to_text(), id.to_string(), "{seq}");
+            assert_eq!(id.to_text().parse::<EventId>().unwrap(), id);
         }
     }
 

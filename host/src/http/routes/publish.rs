@@ -12,8 +12,7 @@ use std::sync::Arc;
 use poem::http::StatusCode;
 use poem::web::Data;
 use poem::{Body, Request, Response, handler};
-use serde::Deserialize;
-use serde_json::json;
+use serde::{Deserialize, Serialize};
 
 use crate::http::body::{json_body, json_response};
 use crate::http::error::ApiError;
@@ -33,6 +32,12 @@ struct PublishRequest {
     private: bool,
     id: Option<String>,
     retry: Option<u64>,
+}
+
+/// The answer to a publish.
+#[derive(Serialize)]
+struct Accepted<'a> {
+    id: &'a str,
 }
 
 /// Publishes one event; answers `202 {"id": "<event id>"}`, the id being
@@ -57,6 +62,6 @@ pub async fn publish(
     let event = fields.into_event(&state)?;
     let supplied = event.supplied_id.clone();
     let id = publishing::publish(&state, &publisher, event).await?;
-    let id = supplied.map_or_else(|| id.to_string(), |s| s.to_string());
-    Ok(json_response(StatusCode::ACCEPTED, &json!({ "id": id })))
+    let id = supplied.map_or_else(|| id.to_text(), |s| s.to_string());
+    Ok(json_response(StatusCode::ACCEPTED, &Accepted { id: &id }))
 }
