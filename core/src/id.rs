@@ -140,18 +140,8 @@ impl EventId {
     /// ```
     pub fn to_text(&self) -> String {
         let epoch = self.epoch.as_str();
-        let mut digits = [0u8; 20];
-        let mut at = digits.len();
-        let mut seq = self.seq;
-        loop {
-            at -= 1;
-            digits[at] = b'0' + (seq % 10) as u8;
-            seq /= 10;
-            if seq == 0 {
-                break;
-            }
-        }
-        let digits = &digits[at..];
+        let mut buf = [0; crate::decimal::MAX_DIGITS];
+        let digits = crate::decimal::digits(self.seq, &mut buf);
         let mut text = String::with_capacity(epoch.len() + 1 + digits.len());
         text.push_str(epoch);
         text.push('-');

@@ -45,6 +45,7 @@
 // below names what is above it, and the layout check holds that.
 mod broker;
 mod control;
+mod decimal;
 mod doorbell;
 mod event;
 mod id;

@@ -95,19 +95,8 @@ pub fn event_frame(id: Option<&str>, event: Option<&str>, data: &str) -> Result<
 /// assert_eq!(&out[..], b"retry: 1500\n\nretry: 0\n\n");
 /// ```
 pub fn encode_retry(out: &mut BytesMut, ms: u64) {
-    // u64::MAX has 20 digits.
-    let mut digits = [0u8; 20];
-    let mut start = digits.len();
-    let mut rest = ms;
-    loop {
-        start -= 1;
-        digits[start] = b'0' + (rest % 10) as u8;
-        rest /= 10;
-        if rest == 0 {
-            break;
-        }
-    }
-    let digits = &digits[start..];
+    let mut buf = [0; crate::decimal::MAX_DIGITS];
+    let digits = crate::decimal::digits(ms, &mut buf);
     out.reserve(b"retry: \n\n".len() + digits.len());
     out.put_slice(b"retry: ");
     out.put_slice(digits);
