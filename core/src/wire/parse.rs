@@ -401,17 +401,17 @@ impl Parser {
             None => (line, line.len()),
         };
         let value = &line[start..];
-        let text = || match checked.and_then(|line| line.get(start..)) {
+        let value_text = || match checked.and_then(|line| line.get(start..)) {
             Some(value) => Cow::Borrowed(value),
             None => text(value),
         };
         match name {
             b"event" => {
                 self.event_type.clear();
-                self.event_type.push_str(&text());
+                self.event_type.push_str(&value_text());
             }
             b"data" => {
-                let value = text();
+                let value = value_text();
                 if self.data.len() + value.len() + 1 > self.max_line {
                     return Err(WireError::EventTooLarge {
                         limit: self.max_line,
@@ -424,7 +424,7 @@ impl Parser {
             // back in a `Last-Event-ID` header.
             b"id" if !value.contains(&0) => {
                 self.id_buffer.clear();
-                self.id_buffer.push_str(&text());
+                self.id_buffer.push_str(&value_text());
                 self.block_has_id = true;
             }
             b"retry" if !value.is_empty() && value.iter().all(u8::is_ascii_digit) => {
