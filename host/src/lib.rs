@@ -271,6 +271,11 @@ impl Server {
         signal: impl Future<Output = ()> + Send + 'static,
     ) -> std::io::Result<()> {
         let streams = accept::streams_runtime(self.state.config.workers().streams)?;
+        // Read off the runtimes themselves, so `/metrics` shows what the
+        // workers flags (or their defaults) actually built.
+        let metrics = &self.state.metrics;
+        metrics.record_runtime_workers("requests", Handle::current().metrics().num_workers());
+        metrics.record_runtime_workers("streams", streams.handle().metrics().num_workers());
         self.spawn_tasks(streams.handle());
         let served = accept::serve(
             listener,

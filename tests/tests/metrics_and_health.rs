@@ -374,3 +374,44 @@ async fn health_and_ready_report_the_server() {
     }
     drop(stream);
 }
+
+/// The runtimes' worker counts, as `/metrics` reads them off the runtimes.
+async fn runtime_workers(server: &Tidings) -> (f64, f64) {
+    let text = server.metrics().await;
+    let workers = |runtime: &str| {
+        sample(
+            &text,
+            &format!(r#"tidings_runtime_workers{{runtime="{runtime}"}}"#),
+        )
+        .unwrap_or_else(|| panic!("no {runtime} workers in:\n{text}"))
+    };
+    (workers("requests"), workers("streams"))
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn worker_flags_size_the_runtimes_that_serve() {
+    // The defaults share the cores: streams get all but one, requests the
+    // rest, each at least one.
+    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let streams = cores.saturating_sub(1).max(1);
+    let requests = cores.saturating_sub(streams).max(1);
+    let server = Tidings::start(&[]).await;
+    assert_eq!(
+        runtime_workers(&server).await,
+        (requests as f64, streams as f64)
+    );
+    drop(server);
+
+    // Set by flag and by environment, beyond the cores; the server still
+    // delivers what it accepts.
+    let server = Tidings::start_env(
+        &["--request-workers", "3"],
+        &[("TIDINGS_STREAM_WORKERS", "4")],
+    )
+    .await;
+    assert_eq!(runtime_workers(&server).await, (3.0, 4.0));
+    let mut stream = server.subscribed().await;
+    let id = server.publish_tick(1).await;
+    let event = stream.next_stored(WAIT).await.expect("the published event");
+    assert_eq!(event.id.as_deref(), Some(id.as_str()));
+}

@@ -32,7 +32,7 @@ use prometheus_client::encoding::{
 use prometheus_client::metrics::MetricType;
 use prometheus_client::metrics::counter::{ConstCounter, Counter};
 use prometheus_client::metrics::family::Family;
-use prometheus_client::metrics::gauge::ConstGauge;
+use prometheus_client::metrics::gauge::{ConstGauge, Gauge};
 use prometheus_client::metrics::histogram::Histogram;
 use prometheus_client::registry::{Registry, Unit};
 
@@ -110,11 +110,19 @@ struct RequestLabels {
     status: u16,
 }
 
+/// The label of `tidings_runtime_workers`: which of the server's two
+/// runtimes.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, EncodeLabelSet)]
+struct RuntimeLabels {
+    runtime: &'static str,
+}
+
 /// The server's own measurements (the broker keeps its own counters).
 #[derive(Debug)]
 pub struct Metrics {
     registry: Registry,
     requests: Family<RequestLabels, Counter>,
+    runtime_workers: Family<RuntimeLabels, Gauge>,
     probe_seconds: Histogram,
     probe_failures: Counter,
     publish_seconds: Histogram,
@@ -123,6 +131,7 @@ pub struct Metrics {
 impl Default for Metrics {
     fn default() -> Self {
         let requests = Family::<RequestLabels, Counter>::default();
+        let runtime_workers = Family::<RuntimeLabels, Gauge>::default();
         let probe_seconds = Histogram::new(PROBE_BUCKETS);
         let probe_failures = Counter::default();
         let publish_seconds = Histogram::new(PUBLISH_BUCKETS);
@@ -150,9 +159,15 @@ impl Default for Metrics {
             "Answered HTTP requests",
             requests.clone(),
         );
+        registry.register(
+            "tidings_runtime_workers",
+            "Worker threads of each runtime: requests (publishes and the API) and streams",
+            runtime_workers.clone(),
+        );
         Metrics {
             registry,
             requests,
+            runtime_workers,
             probe_seconds,
             probe_failures,
             publish_seconds,
@@ -166,6 +181,15 @@ impl Metrics {
         self.requests
             .get_or_create(&RequestLabels { route, status })
             .inc();
+    }
+
+    /// Records how many worker threads `runtime` runs, as read off the
+    /// runtime itself once it is built.
+    pub fn record_runtime_workers(&self, runtime: &'static str, workers: usize) {
+        let workers = i64::try_from(workers).unwrap_or(i64::MAX);
+        self.runtime_workers
+            .get_or_create(&RuntimeLabels { runtime })
+            .set(workers);
     }
 
     /// Records one storage probe.

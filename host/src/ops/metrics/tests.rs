@@ -55,6 +55,8 @@ fn measured() -> Metrics {
     metrics.record_request("/api/publish", 400);
     metrics.record_probe(Duration::from_micros(1800), true);
     metrics.record_probe(Duration::from_millis(700), false);
+    metrics.record_runtime_workers("requests", 1);
+    metrics.record_runtime_workers("streams", 3);
     metrics
 }
 
@@ -67,6 +69,7 @@ fn classic_text_keeps_names_types_labels_and_values() {
         ("gauge", "tidings_bus_lag_events"),
         ("gauge", "tidings_sse_clients"),
         ("gauge", "tidings_mode"),
+        ("gauge", "tidings_runtime_workers"),
         ("counter", "tidings_events_published_total"),
         ("counter", "tidings_publish_held_microseconds_total"),
         ("counter", "tidings_probe_failures_total"),
@@ -102,6 +105,8 @@ fn classic_text_keeps_names_types_labels_and_values() {
         (r#"tidings_mode{mode="normal"}"#, 0.0),
         (r#"tidings_mode{mode="read_only"}"#, 1.0),
         (r#"tidings_mode{mode="degraded"}"#, 0.0),
+        (r#"tidings_runtime_workers{runtime="requests"}"#, 1.0),
+        (r#"tidings_runtime_workers{runtime="streams"}"#, 3.0),
         (
             r#"tidings_http_requests_total{route="/api/publish",status="202"}"#,
             2.0,
