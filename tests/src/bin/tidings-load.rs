@@ -2,8 +2,8 @@
 //! anything speaking SSE over HTTP/1.1), publishes numbered, timestamped
 //! events over HTTP at a set rate, optionally each on one of many topics
 //! with each stream selecting its own, and reports what arrived per
-//! stream against what it selected: deliveries, gaps, duplicates, strays,
-//! order, publish-to-receive latency, the CPU time and memory of the
+//! stream against what it selected: deliveries, gaps (and which of them
+//! no `stream.reset` announced), duplicates, strays, order, publish-to-receive latency, the CPU time and memory of the
 //! server and of the tool itself, and the growth of the server's counters.
 //!
 //! One run per invocation: a JSON object on stdout, progress and a summary
@@ -258,11 +258,20 @@ async fn run(args: Args) -> Result<(), String> {
     let _ = stop_tx.send(true);
     let _ = reporter.await;
     let mut total = Tally::default();
-    let mut missing = 0;
+    let (mut missing, mut silent, mut reset_streams) = (0, 0, 0);
     for c in clients {
         let (selection, tally, ok) = c.await.map_err(|e| format!("client task failed: {e}"))?;
         if ok {
-            missing += tally.missing(sh.plan.expected(&selection, &accepted), &sh.ledger);
+            let lost = tally.missing(sh.plan.expected(&selection, &accepted), &sh.ledger);
+            missing += lost;
+            // A stream told to resynchronise was not left with a silent
+            // gap: what it missed, it was told of.
+            if tally.resets > 0 {
+                reset_streams += 1;
+            } else {
+                silent += lost;
+            }
+            total.resets += tally.resets;
             total.unique += tally.unique;
             total.duplicates += tally.duplicates;
             total.out_of_order += tally.out_of_order;
@@ -281,6 +290,8 @@ async fn run(args: Args) -> Result<(), String> {
         expected,
         delivered: total.unique,
         missing,
+        silent,
+        reset_streams,
         tally: &total,
         server: [server_idle, server_connected, server_before, server_after],
         me: [me_before, me_after],

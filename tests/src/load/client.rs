@@ -7,6 +7,7 @@ use std::sync::Arc;
 use std::sync::atomic::Ordering::Relaxed;
 use std::time::Duration;
 
+use tidings_core::RESET_KIND;
 use tidings_core::wire::Parser;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::sync::watch;
@@ -123,7 +124,11 @@ pub async fn client(
                     }
                     let parsed = parser.feed_with(payload, |ev| {
                         let Some((seq, ts)) = seq_and_ts(ev.data) else {
-                            tally.other += 1;
+                            if ev.event == RESET_KIND {
+                                tally.resets += 1;
+                            } else {
+                                tally.other += 1;
+                            }
                             return;
                         };
                         since_connect += 1;

@@ -32,6 +32,10 @@ pub struct Report<'a> {
     pub delivered: u64,
     /// Accepted events not received, summed over the connected clients.
     pub missing: u64,
+    /// Of those, the ones of streams never told to resynchronise.
+    pub silent: u64,
+    /// Streams that got at least one `stream.reset`.
+    pub reset_streams: u64,
     /// The clients' tallies, added up.
     pub tally: &'a Tally,
     /// Server usage: idle, connected, before publishing, after draining.
@@ -124,6 +128,9 @@ impl Report<'_> {
             "delivered": self.delivered,
             "deliveries_per_s": round(self.delivered as f64 / self.run_s.max(1e-9), 1),
             "gaps": self.missing,
+            "silent_gaps": self.silent,
+            "resets": self.tally.resets,
+            "reset_streams": self.reset_streams,
             "duplicates": self.tally.duplicates,
             "out_of_order": self.tally.out_of_order,
             "foreign": self.tally.foreign,
@@ -245,12 +252,14 @@ pub fn summary(r: &Value) -> String {
         (
             "delivered",
             format!(
-                "{} of {} ({share:.2}%, {}/s), gaps {}, duplicates {}, strays {}, \
-                 out of order {}, foreign {}",
+                "{} of {} ({share:.2}%, {}/s), gaps {} ({} silent, {} streams reset), \
+                 duplicates {}, strays {}, out of order {}, foreign {}",
                 r["delivered"],
                 r["expected"],
                 f("deliveries_per_s", 0),
                 r["gaps"],
+                r["silent_gaps"],
+                r["reset_streams"],
                 r["duplicates"],
                 r["strays"],
                 r["out_of_order"],

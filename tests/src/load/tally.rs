@@ -140,8 +140,12 @@ pub struct Tally {
     pub foreign: u64,
     /// Events of the run the client did not ask for.
     pub strays: u64,
-    /// Events without seq and ts (control events, heartbeats).
+    /// Events without seq and ts (control events, heartbeats), resets
+    /// aside.
     pub other: u64,
+    /// `stream.reset` notices: the hub told the client it may have missed
+    /// events and must resynchronise.
+    pub resets: u64,
     /// The largest `Ledger::before` of any seq received so far.
     horizon: u64,
 }
