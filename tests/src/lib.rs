@@ -8,6 +8,7 @@ pub mod bad_requests;
 pub mod bus;
 pub mod imports;
 pub mod jwt;
+pub mod load_runs;
 pub mod redis;
 mod s3;
 mod server;

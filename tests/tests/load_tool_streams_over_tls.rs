@@ -5,21 +5,14 @@
 //! stream is reported. (Hundreds of TLS connections opened together are
 //! where a write left unflushed in the TLS session stalls a stream.)
 
-use std::process::Command;
-
 use serde_json::Value;
+use tidings_tests::Tidings;
+use tidings_tests::load_runs::{load_tool, report};
 use tidings_tests::tls::TestCert;
-use tidings_tests::{EDITOR_TOKEN, Tidings};
 
 fn load(server: &Tidings, cert: &TestCert, extra: &[&str]) -> Value {
-    let out = Command::new(env!("CARGO_BIN_EXE_tidings-load"))
-        .args(["--sub-url", &server.url("/api/events")])
-        .args(["--pub-url", &server.url("/api/publish")])
-        .args([
-            "--pub-header",
-            &format!("Authorization: Bearer {EDITOR_TOKEN}"),
-        ])
-        .arg("--ca")
+    let mut cmd = load_tool(env!("CARGO_BIN_EXE_tidings-load"), server);
+    cmd.arg("--ca")
         .arg(&cert.cert)
         .args(["--clients", "400", "--events", "50", "--rate", "100"])
         .args([
@@ -31,15 +24,8 @@ fn load(server: &Tidings, cert: &TestCert, extra: &[&str]) -> Value {
             "20",
         ])
         .args(["--server-pid", &server.pid().to_string()])
-        .args(extra)
-        .output()
-        .expect("run tidings-load");
-    assert!(
-        out.status.success(),
-        "tidings-load failed: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    serde_json::from_slice(&out.stdout).expect("one JSON line")
+        .args(extra);
+    report(&mut cmd).0
 }
 
 #[tokio::test]

@@ -5,32 +5,17 @@
 //! counted, and counted as announced: none is silent, as the hub's
 //! contract requires, and the tool reports which streams were reset.
 
-use std::process::Command;
-
-use serde_json::Value;
-use tidings_tests::{EDITOR_TOKEN, Tidings};
+use tidings_tests::Tidings;
+use tidings_tests::load_runs::{load_tool, report};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn gaps_after_a_reset_are_announced_not_silent() {
     let server = Tidings::start(&["--history-size", "1"]).await;
-    let out = Command::new(env!("CARGO_BIN_EXE_tidings-load"))
-        .args(["--sub-url", &server.url("/api/events")])
-        .args(["--pub-url", &server.url("/api/publish")])
-        .args([
-            "--pub-header",
-            &format!("Authorization: Bearer {EDITOR_TOKEN}"),
-        ])
-        .args(["--clients", "20", "--events", "2000", "--rate", "0"])
+    let mut cmd = load_tool(env!("CARGO_BIN_EXE_tidings-load"), &server);
+    cmd.args(["--clients", "20", "--events", "2000", "--rate", "0"])
         .args(["--reconnect-after", "25"])
-        .args(["--progress", "0", "--drain-timeout", "3"])
-        .output()
-        .expect("run tidings-load");
-    assert!(
-        out.status.success(),
-        "tidings-load failed: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let r: Value = serde_json::from_slice(&out.stdout).expect("one JSON line");
+        .args(["--progress", "0", "--drain-timeout", "3"]);
+    let (r, summary) = report(&mut cmd);
     assert_eq!(r["published"], 2000, "{r}");
     assert!(r["reconnects"].as_u64() > Some(0), "{r}");
     let resets = r["resets"].as_u64().expect("resets");
@@ -43,7 +28,6 @@ async fn gaps_after_a_reset_are_announced_not_silent() {
     );
     assert_eq!(r["silent_gaps"], 0, "{r}");
     assert_eq!(r["duplicates"], 0, "{r}");
-    let summary = String::from_utf8_lossy(&out.stderr);
     assert!(
         summary.contains(&format!("0 silent, {reset_streams} streams reset")),
         "{summary}"
