@@ -3,8 +3,9 @@
 //! events over HTTP at a set rate, optionally each on one of many topics
 //! with each stream selecting its own, and reports what arrived per
 //! stream against what it selected: deliveries, gaps (and which of them
-//! no `stream.reset` announced), duplicates, strays, order, publish-to-receive latency, the CPU time and memory of the
-//! server and of the tool itself, and the growth of the server's counters.
+//! no `stream.reset` announced), duplicates, strays, order,
+//! publish-to-receive latency, the CPU time and memory of the server and
+//! of the tool itself, and the growth of the server's counters.
 //!
 //! One run per invocation: a JSON object on stdout, progress and a summary
 //! on stderr. See `--help` and `scripts/bench`.
