@@ -75,8 +75,10 @@ async fn closed_within(socket: &mut TcpStream, within: Duration) -> bool {
 async fn a_head_sent_a_byte_at_a_time_is_closed_within_the_head_timeout() {
     let server = server().await;
     for path in ["/health", "/api/events"] {
-        let mut socket = TcpStream::connect(server.addr).await.unwrap();
+        // Started before the connect: the server's timer starts at its
+        // accept, which may run before this task resumes from the connect.
         let started = Instant::now();
+        let mut socket = TcpStream::connect(server.addr).await.unwrap();
         let head = format!(
             "GET {path} HTTP/1.1\r\nhost: x\r\nx-slow: {}\r\n\r\n",
             "a".repeat(200)
