@@ -499,6 +499,10 @@ async fn a_cookie_publish_from_a_foreign_origin_is_refused() {
     assert!(allowed.text().await.unwrap().starts_with('#'));
 }
 
+/// Long enough that a token signed by a cold Python start is still
+/// valid when the stream opens on a slow machine.
+const LIFETIME: Duration = Duration::from_secs(6);
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_hub_stream_gets_its_private_updates_and_ends_with_its_token() {
     use tidings_tests::jwt::{Token, bearer, detail, sign};
@@ -506,7 +510,7 @@ async fn a_hub_stream_gets_its_private_updates_and_ends_with_its_token() {
     let server = keyed().await;
     let token = sign(Token::access(
         SUBSCRIBER,
-        Duration::from_secs(2),
+        LIFETIME,
         vec![detail(&["subscribe"], &[(BOOK, None)])],
     ))
     .await;
@@ -528,7 +532,7 @@ async fn a_hub_stream_gets_its_private_updates_and_ends_with_its_token() {
         (Some(id.as_str()), "secret")
     );
     let mut last = None;
-    while let Some(ev) = client.next(WAIT).await {
+    while let Some(ev) = client.next(LIFETIME + WAIT).await {
         last = Some(ev);
     }
     assert!(client.ended(), "the stream outlived its token");
